@@ -1,0 +1,33 @@
+import type { EventEmitter } from 'node:events';
+
+/**
+ * A byte pipe to the RS485 bus: a serial adapter, a TCP gateway in transparent mode, or
+ * the simulator's in-process endpoint. The bus engine only ever sees this interface.
+ *
+ * Events:
+ *  - 'data'   (chunk: Buffer)            bytes received, in wire order, any chunking
+ *  - 'open'   ()                          the link is up (first open and every reconnect)
+ *  - 'close'  (err?: Error)               the link went down (a reconnect is scheduled unless close() was called)
+ *  - 'reconnect' (info: { attempt: number; delayMs: number })   next attempt scheduled
+ *  - 'error'  (err: Error)                a problem worth logging; emitted once per distinct message
+ *                                         until the link has been up again
+ *
+ * No method throws; a transport never emits 'error' without a listener being safe
+ * (implementations register a default listener).
+ */
+export interface Transport extends EventEmitter {
+  /** 'serial' | 'tcp' | 'sim' */
+  readonly kind: string;
+  /** Human-readable target, e.g. "/dev/ttyUSB0 @ 115200" or "tcp://192.168.1.50:4196". */
+  readonly description: string;
+  /** Start connecting; keeps reconnecting with backoff until close(). Idempotent. */
+  open(): void;
+  /** Stop for good: cancels timers, releases the port/socket. Resolves within a few seconds at most. */
+  close(): Promise<void>;
+  /** Send bytes; returns false (and sends nothing) when the link is not up. */
+  write(data: Buffer): boolean;
+  /** True while the link is up. */
+  isOpen(): boolean;
+  /** Drop bytes the adapter may still hold (stale FIFO); best effort. */
+  flushInput?(): void;
+}

@@ -30,4 +30,15 @@ export interface Transport extends EventEmitter {
   isOpen(): boolean;
   /** Drop bytes the adapter may still hold (stale FIFO); best effort. */
   flushInput?(): void;
+  /**
+   * The engine decoded a valid frame: the link really works, so the reconnect backoff
+   * starts again from its initial delay next time.
+   */
+  markHealthy(): void;
+  /**
+   * Force a close and reopen (the engine's watchdog calls this when the port has gone
+   * quiet while packs should be talking — serialport's zero-byte-read bug, a half-open
+   * TCP gateway). No-op when closed for good.
+   */
+  reopen(reason: string): void;
 }

@@ -1,0 +1,164 @@
+import type { EventEmitter } from 'node:events';
+import type { DecodedFrame, FrameKind, InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
+
+/**
+ * Public contract of the bus engine (src/bus/engine.ts). The Node-RED nodes, the CLI
+ * `jkbms monitor`, the bank node and the tests depend on exactly this.
+ */
+
+/** What the user configured. */
+export type BusMode = 'auto' | 'master' | 'listen';
+
+/**
+ * What the engine is doing right now:
+ *  - 'listening': not transmitting, no JK master heard yet (auto mode start, or listen mode)
+ *  - 'sniffing' : a JK master polls the bus; we decode everything and only speak in its quiet gaps
+ *  - 'master'   : no JK master; we poll the packs ourselves
+ *  - 'stopped'  : not started / stopped
+ */
+export type BusRole = 'listening' | 'sniffing' | 'master' | 'stopped';
+
+export interface BusOptions {
+  mode: BusMode;
+  /** Minimum gap between the end of one bus exchange and our next command, ms (default 100). */
+  minGapMs: number;
+  /** How long to wait for a pack's answer, ms (default 300). */
+  responseTimeoutMs: number;
+  /** Auto mode: no JK-master traffic for this long → we become master, ms (default 2000). */
+  masterSilenceMs: number;
+  /** Master mode: settings re-read period per pack, s (default 30). */
+  settingsIntervalS: number;
+  /** Device-info re-read period per pack, s (default 3600). */
+  infoIntervalS: number;
+  /** A pack silent for this long is offline, s (default 30). */
+  offlineAfterS: number;
+  /** Settings writes allowed at all (default false). */
+  allowWrites: boolean;
+  /** Addresses to scan as master (default 1–15). */
+  addresses?: number[];
+}
+
+export const DEFAULT_BUS_OPTIONS: BusOptions = {
+  mode: 'auto',
+  minGapMs: 100,
+  responseTimeoutMs: 300,
+  masterSilenceMs: 2000,
+  settingsIntervalS: 30,
+  infoIntervalS: 3600,
+  offlineAfterS: 30,
+  allowWrites: false,
+};
+
+/** A decoded data frame as the engine emits it ('frame' event). */
+export interface FrameEvent {
+  /** 'sniff' = seen on the wire (JK master's traffic or unsolicited), 'poll' = answer to our own request. */
+  source: 'sniff' | 'poll';
+  kind: FrameKind;
+  address: number | null;
+  payload: DecodedFrame;
+  /** Clock time (ms) when the frame's last byte arrived. */
+  at: number;
+  /** Wall-clock timestamp (epoch ms). */
+  ts: number;
+  /** The frame bytes as received (300-byte payload plus its tail when present). */
+  raw: Buffer;
+}
+
+export interface PackState {
+  address: number;
+  /** True for address 0 (the JK master's own frames). */
+  isMaster: boolean;
+  online: boolean;
+  /** Epoch ms of the last frame from this pack, or null. */
+  lastSeen: number | null;
+  /** Decoded frames from this pack. */
+  frames: number;
+  /** Timeouts, exceptions and rejected frames attributed to this pack. */
+  errors: number;
+  /** Latency of our last answered request, ms (request sent → last byte), or null. */
+  latencyMs: number | null;
+  live?: LivePayload;
+  settings?: SettingsPayload;
+  info?: InfoPayload;
+}
+
+export interface BusStats {
+  bytesReceived: number;
+  bytesDiscarded: number;
+  framesDecoded: number;
+  requestsSent: number;
+  /** Requests we placed into a JK master's quiet gap. */
+  requestsInjected: number;
+  timeouts: number;
+  /** Discarded byte counts by reason (noise, bad-sum8, bad-crc, truncated, echo). */
+  discards: Record<string, number>;
+}
+
+export interface BusStatus {
+  mode: BusMode;
+  role: BusRole;
+  /** Transport link up. */
+  connected: boolean;
+  masterPresent: boolean;
+  packsOnline: number;
+  packs: PackState[];
+  stats: BusStats;
+}
+
+export interface WriteResult {
+  ok: boolean;
+  address: number;
+  setting: string;
+  requested: number | boolean;
+  before: number | boolean | null;
+  after: number | boolean | null;
+}
+
+/** Error codes carried by BusError.code. */
+export type BusErrorCode =
+  | 'TIMEOUT'
+  | 'LISTEN_ONLY'
+  | 'UNKNOWN_PACK'
+  | 'PACK_OFFLINE'
+  | 'NOT_CONNECTED'
+  | 'STOPPED'
+  | 'WRITES_DISABLED'
+  | 'INVALID_SETTING'
+  | 'OUT_OF_RANGE'
+  | 'PACK_EXCEPTION'
+  | 'READBACK_MISMATCH'
+  | 'BUSY';
+
+export class BusError extends Error {
+  constructor(
+    readonly code: BusErrorCode,
+    message: string,
+    readonly address?: number,
+  ) {
+    super(message);
+    this.name = 'BusError';
+  }
+}
+
+/**
+ * Events:
+ *  - 'frame'      (e: FrameEvent)
+ *  - 'pack'       (e: { address: number; online: boolean; pack: PackState })   online/offline transitions
+ *  - 'role'       (e: { role: BusRole; previous: BusRole; reason: string })
+ *  - 'connection' (e: { connected: boolean; error?: string })
+ *  - 'discard'    (e: { reason: string; bytes: number })
+ *  - 'error'      (err: Error)   (a default listener is installed; never crashes the host)
+ */
+export interface BusEngineApi extends EventEmitter {
+  readonly options: BusOptions;
+  start(): void;
+  stop(): Promise<void>;
+  status(): BusStatus;
+  pack(address: number): PackState | undefined;
+  /** One pack: resolves with its decoded frame. 'all': one frame per known pack (rejects only if none answered). */
+  request(target: number, kind: FrameKind, opts?: { timeoutMs?: number }): Promise<DecodedFrame>;
+  request(target: 'all', kind: FrameKind, opts?: { timeoutMs?: number }): Promise<DecodedFrame[]>;
+  /** Validated before queueing; sent when we may talk; confirmed by reading the settings back. */
+  write(target: number, setting: string, value: number | boolean): Promise<WriteResult>;
+  write(target: 'all', setting: string, value: number | boolean): Promise<WriteResult[]>;
+}

@@ -1,0 +1,418 @@
+import { FN_WRITE, FRAME_LEN, HEADER, MAX_ADDRESS, kindForFrameType, kindForRegister } from './constants';
+import { crcMatches, sum8 } from './crc';
+import type { FrameKind } from './types';
+
+/**
+ * Streaming framer for the JK-PB RS485-2 bus (reference §2.1, §2.4, §2.8).
+ *
+ * Feed it chunks of any size — one byte at a time, or many frames at once as a TCP gateway
+ * delivers them — and get typed events in wire order. A message is emitted only when its
+ * checksums hold, and the moment its last byte arrives: there is no silence timeout inside
+ * the framer. The one case where "last byte" is only known later (a 300-byte data frame whose
+ * 8-byte acknowledgement tail is missing) is resolved by the next byte that cannot start the
+ * tail, or by `flush()` when the caller sees the line go quiet.
+ *
+ * Pure and total: no I/O, no timers, never throws, retained bytes are bounded (≤ 309 plus
+ * whatever a single push brings).
+ */
+
+export type DiscardReason = 'noise' | 'bad-sum8' | 'bad-crc' | 'truncated' | 'echo';
+
+export interface TriggerEvent {
+  type: 'trigger';
+  address: number;
+  register: number;
+  kind: FrameKind;
+  bytes: Buffer;
+}
+export interface WriteEvent {
+  type: 'write';
+  address: number;
+  register: number;
+  quantity: 1 | 2;
+  /** Unsigned raw value (big-endian on the wire). */
+  value: number;
+  bytes: Buffer;
+}
+export interface AckEvent {
+  type: 'ack';
+  address: number;
+  register: number;
+  quantity: number;
+  bytes: Buffer;
+}
+export interface ExceptionEvent {
+  type: 'exception';
+  address: number;
+  functionCode: number;
+  code: number;
+  bytes: Buffer;
+}
+export interface DataFrameEvent {
+  type: 'frame';
+  frameType: 1 | 2 | 3;
+  kind: FrameKind;
+  /** Responder address, or null when neither the tail nor the frame tells it. */
+  address: number | null;
+  addressFrom: 'tail' | 'devaddr' | 'none';
+  /** 'ack' = 308-byte form, 'padded' = 0x00 + ack (310-byte form), 'none' = tail missing. */
+  tail: 'ack' | 'padded' | 'none';
+  /** The 300 frame bytes. */
+  frame: Buffer;
+  /** Every byte consumed for this message (frame, pad, tail). */
+  bytes: Buffer;
+}
+export interface DiscardEvent {
+  type: 'discard';
+  reason: DiscardReason;
+  bytes: Buffer;
+}
+
+export type FramerEvent = TriggerEvent | WriteEvent | AckEvent | ExceptionEvent | DataFrameEvent | DiscardEvent;
+
+export interface FramerOptions {
+  /** Upper bound of retained bytes between pushes (default 4096). */
+  maxBuffer?: number;
+}
+
+const FN_EXCEPTION = FN_WRITE | 0x80;
+const TRIGGER_LO = new Set([0x1c, 0x1e, 0x20]);
+
+type Step =
+  | { kind: 'wait' }
+  | { kind: 'event'; event: FramerEvent; consume: number }
+  | { kind: 'pending'; frame: Buffer }
+  | { kind: 'skip'; reason: DiscardReason; count: number };
+
+const WAIT: Step = { kind: 'wait' };
+
+export class Framer {
+  private buf: Buffer = Buffer.alloc(1024);
+  private r = 0;
+  private w = 0;
+  private readonly maxBuffer: number;
+  /** A checksum-valid data frame waiting to see whether its tail follows. */
+  private pending: Buffer | null = null;
+  /** After a padded (310-byte) answer, one trailing 0x00 belongs to it. */
+  private swallowPad = false;
+  private echo: Buffer | null = null;
+  private echoPos = 0;
+  private discardReason: DiscardReason | null = null;
+  private discardBytes: number[] = [];
+
+  constructor(opts: FramerOptions = {}) {
+    this.maxBuffer = Math.max(512, opts.maxBuffer ?? 4096);
+  }
+
+  /** Bytes held back (an incomplete message). */
+  get buffered(): number {
+    return this.w - this.r + (this.pending ? FRAME_LEN : 0);
+  }
+
+  push(chunk: Uint8Array): FramerEvent[] {
+    const out: FramerEvent[] = [];
+    try {
+      if (chunk && chunk.length) this.append(chunk);
+      this.parse(out, false);
+      this.bound(out);
+    } catch {
+      // Unreachable by design; if it ever happens, drop the state rather than throw into an event handler.
+      this.reset();
+    }
+    this.flushDiscard(out);
+    return out;
+  }
+
+  /** The line went quiet: release a frame waiting for its tail and discard incomplete bytes. */
+  flush(): FramerEvent[] {
+    const out: FramerEvent[] = [];
+    try {
+      this.parse(out, true);
+    } catch {
+      this.reset();
+    }
+    this.flushDiscard(out);
+    return out;
+  }
+
+  /**
+   * We are about to transmit `sent`: if the adapter echoes it back (all of it, or a prefix of
+   * it, CH341-style), those bytes are discarded as 'echo' instead of being parsed. The
+   * expectation applies only to the very next bytes received.
+   */
+  expectEcho(sent: Uint8Array): void {
+    this.echo = sent.length ? Buffer.from(sent) : null;
+    this.echoPos = 0;
+  }
+
+  reset(): void {
+    this.r = 0;
+    this.w = 0;
+    this.pending = null;
+    this.swallowPad = false;
+    this.echo = null;
+    this.echoPos = 0;
+    this.discardReason = null;
+    this.discardBytes = [];
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private append(chunk: Uint8Array): void {
+    const n = this.w - this.r;
+    if (this.w + chunk.length > this.buf.length) {
+      if (n + chunk.length <= this.buf.length) {
+        this.buf.copy(this.buf, 0, this.r, this.w);
+      } else {
+        const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, n + chunk.length));
+        this.buf.copy(nb, 0, this.r, this.w);
+        this.buf = nb;
+      }
+      this.r = 0;
+      this.w = n;
+    }
+    this.buf.set(chunk, this.w);
+    this.w += chunk.length;
+  }
+
+  /** Keep memory bounded: shrink a buffer grown by a huge chunk; never retain more than maxBuffer. */
+  private bound(out: FramerEvent[]): void {
+    const n = this.w - this.r;
+    if (n > this.maxBuffer) {
+      const drop = n - this.maxBuffer;
+      this.discard(out, 'noise', drop);
+    }
+    if (this.buf.length > 65536 && this.w - this.r < 4096) {
+      const nb = Buffer.alloc(4096);
+      this.buf.copy(nb, 0, this.r, this.w);
+      this.w -= this.r;
+      this.r = 0;
+      this.buf = nb;
+    }
+  }
+
+  private parse(out: FramerEvent[], final: boolean): void {
+    for (;;) {
+      if (this.pending) {
+        if (!this.resolvePending(out, final)) return;
+        continue;
+      }
+      const n = this.w - this.r;
+      if (n === 0) return;
+      if (this.swallowPad) {
+        this.swallowPad = false;
+        if (this.buf[this.r] === 0) {
+          this.r++;
+          continue;
+        }
+      }
+      if (this.echo) {
+        if (this.buf[this.r] === this.echo[this.echoPos]) {
+          this.discard(out, 'echo', 1);
+          if (++this.echoPos >= this.echo.length) this.echo = null;
+          continue;
+        }
+        this.echo = null;
+      }
+      const step = this.step(final);
+      switch (step.kind) {
+        case 'wait':
+          return;
+        case 'skip':
+          this.discard(out, step.reason, step.count);
+          break;
+        case 'pending':
+          this.pending = step.frame;
+          this.r += FRAME_LEN;
+          break;
+        case 'event':
+          this.flushDiscard(out);
+          out.push(step.event);
+          this.r += step.consume;
+          break;
+      }
+    }
+  }
+
+  private at(i: number): number {
+    return this.buf[this.r + i]!;
+  }
+
+  private slice(start: number, end: number): Buffer {
+    return Buffer.from(this.buf.subarray(this.r + start, this.r + end));
+  }
+
+  /** Decide what the bytes at the buffer start are. */
+  private step(final: boolean): Step {
+    const n = this.w - this.r;
+    const b0 = this.at(0);
+    if (b0 === HEADER[0]) return this.dataFrameStep(n, final);
+    if (b0 <= MAX_ADDRESS) return this.shortFrameStep(0, n, final);
+    return { kind: 'skip', reason: 'noise', count: 1 };
+  }
+
+  private headerMatches(i: number, n: number): boolean {
+    for (let k = 0; k < HEADER.length && i + k < n; k++) if (this.at(i + k) !== HEADER[k]) return false;
+    return true;
+  }
+
+  private dataFrameStep(n: number, final: boolean): Step {
+    if (!this.headerMatches(0, n)) return { kind: 'skip', reason: 'noise', count: 1 };
+    if (n < FRAME_LEN) {
+      if (!final) return WAIT;
+      const k = this.nextStart(1, n, true);
+      return { kind: 'skip', reason: n < HEADER.length ? 'noise' : 'truncated', count: k };
+    }
+    const type = this.at(4);
+    const sumOk = this.at(FRAME_LEN - 1) === sum8(this.buf, this.r, this.r + FRAME_LEN - 1);
+    if (sumOk && kindForFrameType(type)) return { kind: 'pending', frame: this.slice(0, FRAME_LEN) };
+    // Corrupted: a whole frame with its tail goes at once; otherwise resync on the next message start.
+    if (n >= FRAME_LEN + 8 && this.isAck(FRAME_LEN, true)) {
+      return { kind: 'skip', reason: 'bad-sum8', count: FRAME_LEN + 8 };
+    }
+    const k = this.nextStart(1, n, final);
+    return { kind: 'skip', reason: k < FRAME_LEN ? 'truncated' : 'bad-sum8', count: k };
+  }
+
+  /**
+   * First position ≥ from where a message may start: a (possibly partial) header, or a
+   * complete checksum-valid short frame (or, unless final, a short frame still arriving).
+   * Returns n when there is none.
+   */
+  private nextStart(from: number, n: number, final: boolean): number {
+    for (let i = from; i < n; i++) {
+      const c = this.at(i);
+      if (c === HEADER[0] && this.headerMatches(i, n)) return i;
+      if (c <= MAX_ADDRESS) {
+        const s = this.shortFrameStep(i, n, final);
+        if (s.kind === 'event' || (!final && s.kind === 'wait')) return i;
+      }
+    }
+    return n;
+  }
+
+  private isAck(i: number, triggerRegisterOnly: boolean): boolean {
+    return (
+      this.at(i) <= MAX_ADDRESS &&
+      this.at(i + 1) === FN_WRITE &&
+      (!triggerRegisterOnly || (this.at(i + 2) === 0x16 && TRIGGER_LO.has(this.at(i + 3)))) &&
+      this.at(i + 4) === 0 &&
+      crcMatches(this.buf, this.r + i, this.r + i + 6)
+    );
+  }
+
+  /** Modbus frames starting at offset i: 13/11-byte writes and triggers, 8-byte ack, 5-byte exception. */
+  private shortFrameStep(i: number, n: number, final: boolean): Step {
+    const m = n - i;
+    if (m < 2) return final ? { kind: 'skip', reason: 'truncated', count: 1 } : WAIT;
+    const a = (k: number) => this.at(i + k);
+    const fn = a(1);
+    if (fn === FN_EXCEPTION) {
+      if (m < 5) return final ? { kind: 'skip', reason: 'truncated', count: 1 } : WAIT;
+      if (!crcMatches(this.buf, this.r + i, this.r + i + 3)) return { kind: 'skip', reason: 'bad-crc', count: 1 };
+      return {
+        kind: 'event',
+        consume: 5,
+        event: { type: 'exception', address: a(0), functionCode: fn & 0x7f, code: a(2), bytes: this.slice(i, i + 5) },
+      };
+    }
+    if (fn !== FN_WRITE) return { kind: 'skip', reason: 'noise', count: 1 };
+
+    const can13 = (m < 5 || a(4) === 0) && (m < 6 || a(5) === 2) && (m < 7 || a(6) === 4);
+    const can11 = (m < 5 || a(4) === 0) && (m < 6 || a(5) === 1) && (m < 7 || a(6) === 2);
+    const can8 = (m < 5 || a(4) === 0) && (m < 6 || a(5) === 1 || a(5) === 2);
+    const crcAt = (len: number) => m >= len && crcMatches(this.buf, this.r + i, this.r + i + len - 2);
+    const register = m >= 4 ? (a(2) << 8) | a(3) : 0;
+
+    if (can13 && crcAt(13)) {
+      const value = ((a(7) << 24) | (a(8) << 16) | (a(9) << 8) | a(10)) >>> 0;
+      return { kind: 'event', consume: 13, event: { type: 'write', address: a(0), register, quantity: 2, value, bytes: this.slice(i, i + 13) } };
+    }
+    if (can11 && crcAt(11)) {
+      const kind = kindForRegister(register);
+      const bytes = this.slice(i, i + 11);
+      const event: FramerEvent = kind
+        ? { type: 'trigger', address: a(0), register, kind, bytes }
+        : { type: 'write', address: a(0), register, quantity: 1, value: (a(7) << 8) | a(8), bytes };
+      return { kind: 'event', consume: 11, event };
+    }
+    const longerPossible = (can13 && m < 13) || (can11 && m < 11);
+    if (can8 && crcAt(8) && (final || !longerPossible)) {
+      return {
+        kind: 'event',
+        consume: 8,
+        event: { type: 'ack', address: a(0), register, quantity: (a(4) << 8) | a(5), bytes: this.slice(i, i + 8) },
+      };
+    }
+    if ((longerPossible || (can8 && m < 8)) && !final) return WAIT;
+    const shaped = can13 || can11 || can8;
+    return { kind: 'skip', reason: shaped ? (m >= 8 ? 'bad-crc' : 'truncated') : 'noise', count: 1 };
+  }
+
+  /** Emit the pending frame once its tail is known (or known to be missing). Returns false to wait. */
+  private resolvePending(out: FramerEvent[], final: boolean): boolean {
+    const frame = this.pending!;
+    const n = this.w - this.r;
+    const a = (k: number) => this.at(k);
+    const trigReg = (hi: number, lo: number) => hi === 0x16 && TRIGGER_LO.has(lo);
+
+    // 308-byte form: the ack starts right after the frame.
+    let ack = (n < 1 || a(0) <= MAX_ADDRESS) && (n < 2 || a(1) === FN_WRITE) && (n < 4 || trigReg(a(2), a(3))) && (n < 5 || a(4) === 0) && (n < 6 || a(5) === 1);
+    if (ack && n >= 8) ack = crcMatches(this.buf, this.r, this.r + 6);
+    // 310-byte form: a 0x00 pad, then the ack, then one trailing 0x00.
+    let padded =
+      (n < 1 || a(0) === 0) &&
+      (n < 2 || a(1) <= MAX_ADDRESS) &&
+      (n < 3 || a(2) === FN_WRITE) &&
+      (n < 5 || trigReg(a(3), a(4))) &&
+      (n < 6 || a(5) === 0) &&
+      (n < 7 || a(6) === 1);
+    if (padded && n >= 9) padded = crcMatches(this.buf, this.r + 1, this.r + 7);
+
+    let tail: DataFrameEvent['tail'] = 'none';
+    let consume = 0;
+    let address: number | null = null;
+    if (ack && n >= 8) {
+      tail = 'ack';
+      consume = 8;
+      address = a(0);
+    } else if (padded && n >= 9) {
+      tail = 'padded';
+      consume = 9;
+      address = a(1);
+    } else if ((ack || padded) && !final) {
+      return false;
+    }
+
+    const frameType = frame[4] as 1 | 2 | 3;
+    let addressFrom: DataFrameEvent['addressFrom'] = address === null ? 'none' : 'tail';
+    if (address === null && frameType === 1 && frame[270]! <= MAX_ADDRESS) {
+      address = frame[270]!;
+      addressFrom = 'devaddr';
+    }
+    const bytes = consume ? Buffer.concat([frame, this.slice(0, consume)]) : frame;
+    this.flushDiscard(out);
+    out.push({ type: 'frame', frameType, kind: kindForFrameType(frameType)!, address, addressFrom, tail, frame, bytes });
+    this.r += consume;
+    this.pending = null;
+    if (tail === 'padded') this.swallowPad = true;
+    return true;
+  }
+
+  private discard(out: FramerEvent[], reason: DiscardReason, count: number): void {
+    if (this.discardReason !== reason) this.flushDiscard(out);
+    this.discardReason = reason;
+    for (let k = 0; k < count; k++) {
+      if (this.discardBytes.length < 65536) this.discardBytes.push(this.buf[this.r + k]!);
+    }
+    this.r += count;
+  }
+
+  private flushDiscard(out: FramerEvent[]): void {
+    if (this.discardReason && this.discardBytes.length) {
+      out.push({ type: 'discard', reason: this.discardReason, bytes: Buffer.from(this.discardBytes) });
+    }
+    this.discardReason = null;
+    this.discardBytes = [];
+  }
+}

@@ -13,7 +13,7 @@ import type { FrameKind } from './types';
  * tail, or by `flush()` when the caller sees the line go quiet.
  *
  * Pure and total: no I/O, no timers, never throws, retained bytes are bounded (≤ 309 plus
- * whatever a single push brings).
+ * whatever a single push brings). The events do not depend on how the input is chunked.
  */
 
 export type DiscardReason = 'noise' | 'bad-sum8' | 'bad-crc' | 'truncated' | 'echo';
@@ -76,6 +76,7 @@ export interface FramerOptions {
 }
 
 const FN_EXCEPTION = FN_WRITE | 0x80;
+const DISCARD_RUN = 4096;
 const TRIGGER_LO = new Set([0x1c, 0x1e, 0x20]);
 
 type Step =
@@ -119,7 +120,6 @@ export class Framer {
       // Unreachable by design; if it ever happens, drop the state rather than throw into an event handler.
       this.reset();
     }
-    this.flushDiscard(out);
     return out;
   }
 
@@ -399,11 +399,20 @@ export class Framer {
     return true;
   }
 
+  /**
+   * Discarded bytes are reported in runs (one event per run of the same reason), emitted before
+   * the next message or at flush(), and at the latest every DISCARD_RUN bytes — so the events do
+   * not depend on how the input was chunked.
+   */
   private discard(out: FramerEvent[], reason: DiscardReason, count: number): void {
     if (this.discardReason !== reason) this.flushDiscard(out);
     this.discardReason = reason;
     for (let k = 0; k < count; k++) {
-      if (this.discardBytes.length < 65536) this.discardBytes.push(this.buf[this.r + k]!);
+      this.discardBytes.push(this.buf[this.r + k]!);
+      if (this.discardBytes.length >= DISCARD_RUN) {
+        this.flushDiscard(out);
+        this.discardReason = reason;
+      }
     }
     this.r += count;
   }

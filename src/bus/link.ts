@@ -61,8 +61,8 @@ export abstract class ReconnectingTransport extends EventEmitter implements Tran
   protected abstract connectLink(): Promise<void>;
   /** Let go of the port/socket (idempotent; may be called when nothing is open). */
   protected abstract releaseLink(): Promise<void>;
-  /** Put bytes on the wire; only called while the link is up. */
-  protected abstract send(data: Buffer): void;
+  /** Put bytes on the wire; only called while the link is up. False when they cannot go out now. */
+  protected abstract send(data: Buffer): boolean;
 
   open(): void {
     if (this.wanted) return;
@@ -77,8 +77,7 @@ export abstract class ReconnectingTransport extends EventEmitter implements Tran
   write(data: Buffer): boolean {
     if (!this.up) return false;
     try {
-      this.send(data);
-      return true;
+      return this.send(data);
     } catch (err) {
       this.linkLost(asError(err));
       return false;

@@ -77,23 +77,23 @@ export class SerialTransport extends ReconnectingTransport {
     const port = this.port;
     if (!port) return;
     if (port.isOpen) await closePort(port);
-    if (isSpent(port)) this.port = null;
+    if (isSpent(port)) this.discard(port);
   }
 
-  protected send(data: Buffer): void {
-    this.port?.write(data);
+  protected send(data: Buffer): boolean {
+    const port = this.port;
+    // Closing already (the device vanished, 'close' is on its way): a write now would be
+    // queued by the stream and sent after the reconnect, long after the engine gave up on it.
+    if (!port?.isOpen) return false;
+    port.write(data);
+    return true;
   }
 
   /** The current port if it can still be (re)opened, else a fresh one. */
   private usablePort(): SerialPort {
     const old = this.port;
     if (old && !isSpent(old)) return old;
-    if (old) {
-      // A destroyed stream never closes its binding: free the device (and its lock) ourselves.
-      const binding = old.port;
-      if (binding?.isOpen) binding.close().catch(() => undefined);
-      this.port = null;
-    }
+    if (old) this.discard(old);
     const Ctor = loadSerialPort();
     const port = new Ctor({
       path: this.path,
@@ -122,11 +122,24 @@ export class SerialTransport extends ReconnectingTransport {
     this.port = port;
     return port;
   }
+
+  /** Forget a port that must not be reopened, and free its device (and lock). */
+  private discard(port: SerialPort): void {
+    if (port === this.port) this.port = null;
+    // A destroyed stream never closes its binding by itself.
+    const binding = port.port;
+    if (binding?.isOpen) binding.close().catch(() => undefined);
+    if (!port.destroyed) port.destroy();
+  }
 }
 
-/** A stream that was destroyed or has ended cannot deliver data again, even if reopened. */
+/**
+ * A port that must be replaced rather than reopened: a destroyed or ended stream cannot
+ * deliver data again, and one still holding unsent bytes would send those stale commands
+ * right after the reconnect.
+ */
 function isSpent(port: SerialPort): boolean {
-  return port.destroyed || port.readableEnded;
+  return port.destroyed || port.readableEnded || port.writableLength > 0;
 }
 
 function closePort(port: SerialPort): Promise<void> {

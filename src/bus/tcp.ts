@@ -84,8 +84,11 @@ export class TcpTransport extends ReconnectingTransport {
     this.dropSocket();
   }
 
-  protected send(data: Buffer): void {
-    this.socket?.write(data);
+  protected send(data: Buffer): boolean {
+    const socket = this.socket;
+    if (!socket?.writable) return false;
+    socket.write(data);
+    return true;
   }
 
   private dropSocket(): void {

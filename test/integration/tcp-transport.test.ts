@@ -250,6 +250,27 @@ describe('TcpTransport (loopback gateway)', () => {
     assert.equal(rec.count('error'), 0);
   });
 
+  it('write() returns false once the socket can no longer send, and never throws', async () => {
+    const g = await gateway();
+    const { t, rec } = make(g.port);
+    t.open();
+    await rec.waitCount('open', 1);
+    const socket = t['socket']!;
+    socket.write = () => {
+      throw new Error('EPIPE (simulated)');
+    };
+    assert.equal(t.write(Buffer.from([1])), false);
+    await rec.waitCount('reconnect', 1);
+    assert.equal(rec.last('close')!.detail, 'EPIPE (simulated)');
+    clock.advance(500);
+    await rec.waitCount('open', 2);
+    t['socket']!.end(); // our side half-closed; 'close' comes only after the gateway answers
+    assert.equal(t.isOpen(), true);
+    assert.equal(t.write(Buffer.from([2])), false);
+    await rec.waitCount('close', 2);
+    assert.deepEqual(g.received, Buffer.alloc(0));
+  });
+
   describe('connect timeout', () => {
     let blocker: ChildProcess | null = null;
     const fillers: Socket[] = [];

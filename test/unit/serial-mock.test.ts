@@ -262,6 +262,45 @@ describe('SerialTransport (serialport MockBinding, fake clock)', () => {
     assert.deepEqual(await rec.waitBytes(1), Buffer.from([5]));
   });
 
+  it('bytes still queued when the link drops are never sent after the reconnect', async () => {
+    MockBinding.createPort('/dev/ttyJK9', { record: true });
+    const { t, rec } = make('/dev/ttyJK9');
+    t.open();
+    await rec.waitCount('open', 1);
+    const first = portOf(t);
+    mockOf(t).write = () => new Promise<void>(() => undefined); // the adapter stops taking bytes
+    assert.equal(t.write(Buffer.from([0xa1])), true);
+    assert.equal(t.write(Buffer.from([0xa2])), true);
+    assert.ok(first.writableLength > 0);
+    first.close(undefined, Object.assign(new Error('gone'), { disconnected: true }));
+    await rec.waitCount('reconnect', 1);
+    assert.equal(first.destroyed, true, 'the stream holding stale commands is dropped');
+    clock.advance(500);
+    await rec.waitCount('open', 2);
+    assert.notEqual(portOf(t), first);
+    assert.equal(t.write(Buffer.from([0xb1])), true);
+    await waitFor(() => mockOf(t).recording.length >= 1, 2000, 'new write recorded');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(mockOf(t).recording, Buffer.from([0xb1]));
+  });
+
+  it('write() returns false while the port is already closing underneath', async () => {
+    MockBinding.createPort('/dev/ttyJK10', { record: true });
+    const { t, rec } = make('/dev/ttyJK10');
+    t.open();
+    await rec.waitCount('open', 1);
+    const binding = mockOf(t);
+    portOf(t).close(undefined, Object.assign(new Error('gone'), { disconnected: true }));
+    assert.equal(t.isOpen(), true, "'close' has not arrived yet");
+    assert.equal(t.write(Buffer.from([1])), false);
+    await rec.waitCount('close', 1);
+    clock.advance(500);
+    await rec.waitCount('open', 2);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(binding.recording, Buffer.alloc(0));
+    assert.deepEqual(mockOf(t).recording, Buffer.alloc(0), 'nothing replayed after the reopen');
+  });
+
   it('a zero-byte read (end of stream) counts as a lost link and gets a fresh port', async () => {
     MockBinding.createPort('/dev/ttyJK6');
     const { t, rec } = make('/dev/ttyJK6');

@@ -67,6 +67,7 @@ export abstract class ReconnectingTransport extends EventEmitter implements Tran
   open(): void {
     if (this.wanted) return;
     this.wanted = true;
+    this.backoff.reset();
     this.connect();
   }
 

@@ -26,7 +26,7 @@ export class TcpTransport extends ReconnectingTransport {
 
   constructor(options: TcpTransportOptions) {
     super(options);
-    const host = typeof options.host === 'string' ? options.host.trim() : '';
+    const host = typeof options.host === 'string' ? options.host.trim().replace(/^\[(.*)\]$/, '$1') : '';
     if (host === '') throw new TypeError('tcp transport: a gateway host name or IP address is required');
     if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
       throw new TypeError(`tcp transport: port must be an integer 1-65535, got ${String(options.port)}`);
@@ -52,11 +52,16 @@ export class TcpTransport extends ReconnectingTransport {
     });
     return new Promise<void>((resolve, reject) => {
       let connecting = true;
-      const timer = this.clock.setTimeout(() => {
+      const fail = (err: Error) => {
         connecting = false;
+        this.clock.clearTimeout(timer);
         socket.destroy();
-        reject(new Error(`connect to ${this.description} timed out after ${this.connectTimeoutMs} ms`));
-      }, this.connectTimeoutMs);
+        reject(err);
+      };
+      const timer = this.clock.setTimeout(
+        () => fail(new Error(`connect to ${this.description} timed out after ${this.connectTimeoutMs} ms`)),
+        this.connectTimeoutMs,
+      );
       socket.once('connect', () => {
         if (!connecting) return;
         connecting = false;
@@ -64,17 +69,13 @@ export class TcpTransport extends ReconnectingTransport {
         resolve();
       });
       socket.on('error', (err: Error) => {
-        if (connecting) {
-          connecting = false;
-          this.clock.clearTimeout(timer);
-          socket.destroy();
-          reject(err);
-        } else if (socket === this.socket) {
-          this.linkLost(err);
-        }
+        if (connecting) fail(err);
+        else if (socket === this.socket) this.linkLost(err);
       });
       socket.on('close', () => {
-        if (socket === this.socket) this.linkLost(new Error(`${this.description} closed the connection`));
+        // Dropped while connecting: by close()/a newer attempt, or the gateway hung up at once.
+        if (connecting) fail(new Error(`${this.description} closed the connection while connecting`));
+        else if (socket === this.socket) this.linkLost(new Error(`${this.description} closed the connection`));
       });
       socket.connect({ host: this.host, port: this.port });
     });

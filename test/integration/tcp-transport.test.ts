@@ -100,6 +100,7 @@ describe('TcpTransport (loopback gateway)', () => {
   it('describes itself and rejects bad options with a clear error', () => {
     assert.equal(make(4196).t.description, 'tcp://127.0.0.1:4196');
     assert.equal(new TcpTransport({ host: ' ::1 ', port: 8899 }).description, 'tcp://[::1]:8899');
+    assert.equal(new TcpTransport({ host: '[::1]', port: 8899 }).host, '::1');
     assert.equal(make(4196).t.kind, 'tcp');
     assert.throws(() => new TcpTransport({ host: '', port: 4196 }), /a gateway host name or IP address is required/);
     assert.throws(() => new TcpTransport({ host: 'gw', port: 0 }), /port must be an integer 1-65535, got 0/);
@@ -228,6 +229,23 @@ describe('TcpTransport (loopback gateway)', () => {
     assert.deepEqual(rec.names(), ['open', 'close']);
     await waitFor(() => g.clients.size === 0, 3000, 'gateway sees the disconnect');
     assert.equal(clock.pending, 0);
+  });
+
+  it('open() right after close() (both while connecting) ends up connected, with no stray timers', async () => {
+    const g = await gateway();
+    const { t, rec } = make(g.port);
+    t.open();
+    const closing = t.close();
+    t.open();
+    await closing;
+    await rec.waitCount('open', 1);
+    await waitFor(() => g.clients.size === 1, 3000, 'one client at the gateway');
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(t.isOpen(), true);
+    assert.deepEqual(rec.names(), ['open']);
+    assert.equal(clock.pending, 0, 'the abandoned attempt left no connect timer');
+    await g.write(Buffer.from([3]));
+    assert.deepEqual(await rec.waitBytes(1), Buffer.from([3]));
   });
 
   it('reopen() drops the old connection before opening a new one (single-client gateways)', async () => {

@@ -213,6 +213,41 @@ describe('SerialTransport (serialport MockBinding, fake clock)', () => {
     assert.equal(rec2.count('open'), 0);
   });
 
+  it('can be opened again after close(), with the backoff starting over', async () => {
+    const { t, rec } = make('/dev/ttyLATER');
+    t.open();
+    await rec.waitCount('reconnect', 1);
+    clock.advance(500);
+    await rec.waitCount('reconnect', 2);
+    assert.deepEqual(rec.last('reconnect')!.detail, { attempt: 2, delayMs: 1000 });
+    await t.close();
+    MockBinding.createPort('/dev/ttyLATER', { record: true });
+    t.open();
+    await rec.waitCount('open', 1);
+    assert.equal(t.write(Buffer.from([6])), true);
+    await waitFor(() => mockOf(t).recording.length === 1, 2000, 'write after reopen');
+    portOf(t).close(undefined, Object.assign(new Error('gone'), { disconnected: true }));
+    await rec.waitCount('reconnect', 3);
+    assert.deepEqual(rec.last('reconnect')!.detail, { attempt: 1, delayMs: 500 });
+  });
+
+  it('open() right after close() (not awaited) ends up open, not closed by the late release', async () => {
+    MockBinding.createPort('/dev/ttyRACE', { record: true });
+    const { t, rec } = make('/dev/ttyRACE');
+    t.open();
+    await rec.waitCount('open', 1);
+    const closing = t.close();
+    t.open();
+    await closing;
+    await rec.waitCount('open', 2);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(t.isOpen(), true);
+    assert.equal(portOf(t).isOpen, true);
+    assert.deepEqual(rec.names(), ['open', 'close', 'open']);
+    assert.equal(t.write(Buffer.from([1, 2, 3])), true);
+    await waitFor(() => mockOf(t).recording.length === 3, 2000, 'write after the race');
+  });
+
   it('close() resolves after 2 s even if the port never finishes closing', async () => {
     MockBinding.createPort('/dev/ttyHANG');
     const hanging: BindingInterface = {

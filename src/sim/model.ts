@@ -1,0 +1,443 @@
+import { ALARMS, type BalancingState, type ChargeStage, type InfoPayload, type LivePayload, type SettingsPayload } from '../protocol';
+import { MODELS, defaultInfo, defaultSettings, type PackModelName } from './defaults';
+import type { Rng } from './rng';
+
+/**
+ * The electrical and thermal state of one simulated pack, evolving in fixed steps of
+ * `STEP_MS` on the simulator's clock. Steps sit on fixed boundaries from the pack's start and
+ * draw from the pack's own seeded stream, so the state at a given time does not depend on how
+ * often (or whether) anyone looked at it.
+ *
+ * Per step: the current follows the pack's profile (a slow sine around an offset, plus noise)
+ * or a fixed value, limited by what the BMS allows (charge/discharge switches, protections,
+ * taper near full, nothing left when empty); remaining Ah integrates it; every cell voltage is
+ * the LFP open-circuit voltage at the SOC, plus I·R, plus its own slowly wandering offset; the
+ * active balancer pulls the highest cell down and the lowest up while it runs; the MOS and
+ * cell sensors warm with current; protections trip and release like the real thresholds in
+ * the settings (cell OVP/UVP, MOS OTP, charge/discharge over-current with their delays and
+ * recovery times) and show in the alarm word.
+ */
+
+export const STEP_MS = 1000;
+
+export interface CurrentProfile {
+  /** Mean current, A (+ = charging). */
+  offsetA: number;
+  /** Sine amplitude, A. */
+  amplitudeA: number;
+  /** Sine period, s. */
+  periodS: number;
+  /** Standard deviation of the per-step noise, A. */
+  noiseA: number;
+}
+
+export interface SimPackOptions {
+  model?: PackModelName;
+  /** Cells in series (4–16; default 16). */
+  cellCount?: number;
+  /** Design capacity, Ah (default 280). */
+  capacityAh?: number;
+  /** Initial state of charge, % (default: drawn between 40 and 80). */
+  soc?: number;
+  /** Current profile (defaults: 0 A ± 30 A over one hour, 0.3 A noise). */
+  profile?: Partial<CurrentProfile>;
+  /** Ambient temperature, °C (default: drawn between 20 and 28). */
+  ambientC?: number;
+}
+
+const DEFAULT_PROFILE: CurrentProfile = { offsetA: 0, amplitudeA: 30, periodS: 3600, noiseA: 0.3 };
+
+/** LiFePO4 open-circuit voltage per cell vs SOC (%), piecewise linear. */
+const OCV: readonly [number, number][] = [
+  [0, 2.8],
+  [5, 3.1],
+  [10, 3.2],
+  [20, 3.25],
+  [30, 3.28],
+  [40, 3.29],
+  [50, 3.3],
+  [60, 3.31],
+  [70, 3.32],
+  [80, 3.33],
+  [90, 3.34],
+  [95, 3.36],
+  [100, 3.45],
+];
+
+function ocv(soc: number): number {
+  const s = Math.min(100, Math.max(0, soc));
+  for (let i = 1; i < OCV.length; i++) {
+    const [s1, v1] = OCV[i]!;
+    const [s0, v0] = OCV[i - 1]!;
+    if (s <= s1) return v0 + ((v1 - v0) * (s - s0)) / (s1 - s0);
+  }
+  return OCV[OCV.length - 1]![1];
+}
+
+/** Internal resistance of one cell, Ω. */
+const CELL_IR = 0.0003;
+
+/** Round to a frame's resolution (never −0, so the value round-trips exactly). */
+const q = (v: number, per: number) => Math.round(v * per) / per || 0;
+
+export function alarmBit(alarm: number | string): number {
+  if (typeof alarm === 'number') {
+    if (!Number.isInteger(alarm) || alarm < 0 || alarm > 31) throw new RangeError(`alarm bit must be 0–31, got ${alarm}`);
+    return alarm;
+  }
+  const def = ALARMS.find((a) => a.name === alarm);
+  if (!def) throw new RangeError(`unknown alarm "${alarm}"; known: ${ALARMS.map((a) => a.name).join(', ')}`);
+  return def.bit;
+}
+
+const BIT = (name: string) => 1 << alarmBit(name);
+
+interface Latch {
+  on: boolean;
+  /** Seconds the trip condition has held (for delayed trips). */
+  pending: number;
+  /** Seconds until release (timed recoveries). */
+  release: number;
+}
+
+const latch = (): Latch => ({ on: false, pending: 0, release: 0 });
+
+export class PackModel {
+  settings: SettingsPayload;
+  readonly info: InfoPayload;
+  readonly model: PackModelName;
+  private readonly maxBalanceA: number;
+  private readonly profile: CurrentProfile;
+  private readonly phase: number;
+  private fixedCurrent: number | null = null;
+  private nextStep: number;
+  private steps = 0;
+
+  // Electrical state.
+  private current = 0;
+  private remainingAh: number;
+  private offsets: number[] = [];
+  private wireRes: number[] = [];
+  private cells: number[] = [];
+  private balancing: BalancingState = 'off';
+  private balancingA = 0;
+  private readonly soh: number;
+  private readonly cycles0: number;
+  private dischargedAh: number;
+  private stage: ChargeStage = 'bulk';
+  private stageSince = 0;
+
+  // Thermal state, °C.
+  private readonly ambient: number;
+  private mos: number;
+  private sensors: number[];
+
+  // Protections and alarms.
+  private manualAlarms = 0;
+  private readonly ovp = latch();
+  private readonly uvp = latch();
+  private readonly mosOtp = latch();
+  private readonly chargeOcp = latch();
+  private readonly dischargeOcp = latch();
+
+  // Counters, s.
+  private readonly runtime0: number;
+  private readonly rtc0: number;
+  private readonly logCount: number;
+
+  constructor(
+    readonly address: number,
+    options: SimPackOptions,
+    private readonly rng: Rng,
+    private readonly t0: number,
+  ) {
+    const model = options.model ?? 'JK-PB2A16S20P';
+    this.model = model;
+    const cellCount = options.cellCount ?? 16;
+    const capacity = options.capacityAh ?? 280;
+    this.maxBalanceA = MODELS[model].maxBalanceA;
+    this.settings = defaultSettings(address, cellCount, capacity);
+    this.info = defaultInfo(address, model, rng);
+    this.profile = { ...DEFAULT_PROFILE, ...options.profile };
+    this.phase = rng.range(0, 2 * Math.PI);
+    this.soh = rng.int(95, 100);
+    this.remainingAh = (capacity * this.soh * (options.soc ?? rng.range(40, 80))) / 10_000;
+    this.cycles0 = rng.int(5, 400);
+    this.dischargedAh = 0;
+    this.ambient = options.ambientC ?? rng.range(20, 28);
+    this.mos = this.ambient + 2;
+    this.sensors = [0, 1, 2, 3, 4].map(() => this.ambient + rng.range(-0.5, 0.5));
+    this.runtime0 = rng.int(200, 700) * 86_400 + rng.int(0, 86_399);
+    this.rtc0 = rng.int(4, 6) * 31_536_000 + rng.int(0, 31_535_999);
+    this.logCount = rng.int(0, 500);
+    this.resizeCells(cellCount);
+    this.nextStep = t0;
+    this.step();
+  }
+
+  /** Design capacity times SOH, Ah. */
+  get fullChargeAh(): number {
+    return (this.settings.nominalCapacityAh * this.soh) / 100;
+  }
+
+  /** Seconds since the pack (simulator) started, at the last step. */
+  get elapsedS(): number {
+    return ((this.steps - 1) * STEP_MS) / 1000;
+  }
+
+  /** Run every step due up to `now`. */
+  advance(now: number): void {
+    while (this.nextStep <= now) this.step();
+  }
+
+  /** Fixed current in A (+ charge), or null to follow the profile again. */
+  setCurrent(amps: number | null): void {
+    if (amps !== null && !Number.isFinite(amps)) throw new RangeError(`current must be a finite number of A, got ${amps}`);
+    this.fixedCurrent = amps;
+  }
+
+  setSoc(percent: number): void {
+    if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new RangeError(`SOC must be 0–100 %, got ${percent}`);
+    this.remainingAh = (this.fullChargeAh * percent) / 100;
+  }
+
+  setAlarm(alarm: number | string, on: boolean): void {
+    const bit = 1 << alarmBit(alarm);
+    this.manualAlarms = (on ? this.manualAlarms | bit : this.manualAlarms & ~bit) >>> 0;
+  }
+
+  clearAlarms(): void {
+    this.manualAlarms = 0;
+  }
+
+  /** Adopt new settings (after a write): the cell count and capacity take effect at once. */
+  applySettings(next: SettingsPayload): void {
+    const cellsChanged = next.cellCount !== this.settings.cellCount;
+    const full = this.fullChargeAh;
+    this.settings = { ...next, wireResistances: next.wireResistances.slice(0, next.cellCount) };
+    while (this.settings.wireResistances.length < next.cellCount) this.settings.wireResistances.push(0);
+    if (full > 0) this.remainingAh = (this.remainingAh * this.fullChargeAh) / full;
+    if (cellsChanged) {
+      this.resizeCells(next.cellCount);
+      this.updateCells();
+    }
+  }
+
+  private resizeCells(n: number): void {
+    while (this.offsets.length < n) {
+      this.offsets.push(this.rng.normal() * 0.002);
+      this.wireRes.push(q(this.rng.range(0.045, 0.09), 1000));
+    }
+    this.offsets.length = n;
+    this.wireRes.length = n;
+  }
+
+  private soc(): number {
+    const full = this.fullChargeAh;
+    return full > 0 ? Math.min(100, Math.max(0, (this.remainingAh / full) * 100)) : 0;
+  }
+
+  private alarmMask(): number {
+    let m = this.manualAlarms;
+    if (this.ovp.on) m |= BIT('cellOvp');
+    if (this.uvp.on) m |= BIT('cellUvp');
+    if (this.mosOtp.on) m |= BIT('mosOtp');
+    if (this.chargeOcp.on) m |= BIT('chargeOcp');
+    if (this.dischargeOcp.on) m |= BIT('dischargeOcp');
+    return m >>> 0;
+  }
+
+  private chargeAllowed(): boolean {
+    return this.settings.chargingEnabled && !this.ovp.on && !this.mosOtp.on && !this.chargeOcp.on;
+  }
+
+  private dischargeAllowed(): boolean {
+    return this.settings.dischargingEnabled && !this.uvp.on && !this.mosOtp.on && !this.dischargeOcp.on;
+  }
+
+  private step(): void {
+    const dt = STEP_MS / 1000;
+    const t = (this.nextStep - this.t0) / 1000;
+    this.nextStep += STEP_MS;
+    this.steps += 1;
+
+    // Current: what the load/charger asks for, limited by the BMS.
+    const p = this.profile;
+    let i = this.fixedCurrent ?? p.offsetA + p.amplitudeA * Math.sin((2 * Math.PI * t) / p.periodS + this.phase) + p.noiseA * this.rng.normal();
+    const soc = this.soc();
+    if (i > 0 && this.fixedCurrent === null && soc > 95) i *= (100 - soc) / 5;
+    if (i > 0 && (!this.chargeAllowed() || soc >= 100)) i = 0;
+    if (i < 0 && (!this.dischargeAllowed() || this.remainingAh <= 0)) i = 0;
+    this.current = i;
+    this.remainingAh = Math.min(this.fullChargeAh, Math.max(0, this.remainingAh + (i * dt) / 3600));
+    if (i < 0) this.dischargedAh += (-i * dt) / 3600;
+
+    // Cell offsets wander (mean-reverting) and the balancer works on the extremes.
+    for (let k = 0; k < this.offsets.length; k++) {
+      this.offsets[k] = this.offsets[k]! * 0.999 + this.rng.normal() * 0.0002;
+    }
+    this.updateCells();
+    this.balance(dt);
+
+    // Temperatures follow current with first-order lags.
+    const heat = Math.abs(i);
+    this.mos += ((this.ambient + 2 + 0.06 * heat - this.mos) * dt) / 300;
+    this.sensors = this.sensors.map((v, k) => v + ((this.ambient + 0.02 * heat + (k - 2) * 0.3 - v) * dt) / 900 + this.rng.normal() * 0.02);
+
+    this.protect(dt);
+
+    const stage: ChargeStage = soc < 97 ? 'bulk' : i > 0.5 ? 'absorption' : 'float';
+    if (stage !== this.stage) {
+      this.stage = stage;
+      this.stageSince = t;
+    }
+  }
+
+  private updateCells(): void {
+    const base = ocv(this.soc()) + this.current * CELL_IR;
+    this.cells = this.offsets.map((o) => q(base + o, 1000));
+  }
+
+  private balance(dt: number): void {
+    const s = this.settings;
+    const max = Math.max(...this.cells);
+    const min = Math.min(...this.cells);
+    const delta = max - min;
+    if (!s.balancingEnabled || !this.cells.length || delta < s.balanceTriggerVoltage || max < s.balanceStartVoltage) {
+      this.balancing = 'off';
+      this.balancingA = 0;
+      return;
+    }
+    this.balancing = this.current < 0 ? 'discharge' : 'charge';
+    this.balancingA = q(Math.min(s.maxBalanceCurrent, this.maxBalanceA, delta * 100), 1000);
+    // Moving Ah from the highest to the lowest cell shifts their offsets.
+    const shift = (this.balancingA * dt) / 3600 / Math.max(1, this.fullChargeAh) * 0.5;
+    this.offsets[this.cells.indexOf(max)]! -= shift;
+    this.offsets[this.cells.indexOf(min)]! += shift;
+  }
+
+  private protect(dt: number): void {
+    const s = this.settings;
+    const max = Math.max(...this.cells);
+    const min = Math.min(...this.cells);
+    threshold(this.ovp, max >= s.cellOvp, max <= s.cellOvpRecovery);
+    threshold(this.uvp, min <= s.cellUvp, min >= s.cellUvpRecovery);
+    threshold(this.mosOtp, this.mos >= s.mosOtp, this.mos <= s.mosOtpRecovery);
+    const ask = this.fixedCurrent ?? this.current;
+    timed(this.chargeOcp, ask > s.maxChargeCurrent, s.chargeOcpDelay, s.chargeOcpRecoveryTime, dt);
+    timed(this.dischargeOcp, -ask > s.maxDischargeCurrent, s.dischargeOcpDelay, s.dischargeOcpRecoveryTime, dt);
+  }
+
+  /** Live data as the pack would report it now (state of the last step). */
+  live(): LivePayload {
+    const cells = this.cells.slice();
+    const mv = cells.map((c) => Math.round(c * 1000));
+    const voltage = mv.reduce((a, b) => a + b, 0) / 1000;
+    const current = q(this.current, 1000);
+    const max = cells.length ? Math.max(...cells) : null;
+    const min = cells.length ? Math.min(...cells) : null;
+    const mask = this.alarmMask();
+    const elapsed = this.elapsedS;
+    const full = q(this.fullChargeAh, 1000);
+    const cellAvg = cells.length ? q(mv.reduce((a, b) => a + b, 0) / mv.length / 1000, 1000) : 0;
+    const t = (v: number) => q(v, 10);
+    const alarms = ALARMS.filter((a) => (mask >>> a.bit) & 1).map((a) => a.name);
+    return {
+      type: 'live',
+      address: this.address,
+      voltage,
+      current,
+      power: (Math.sign(current) * q(Math.abs(voltage * current), 1000)) || 0,
+      soc: Math.round(this.soc()),
+      soh: this.soh,
+      remainingAh: q(this.remainingAh, 1000),
+      fullChargeAh: full,
+      cycles: this.cycles0 + Math.floor(this.dischargedAh / Math.max(1, full)),
+      cycleAh: q(this.cycles0 * full + this.dischargedAh, 1000),
+      cells,
+      cellCount: cells.length,
+      cellMask: cells.length >= 32 ? 0xffffffff : (1 << cells.length) - 1,
+      cellMin: min,
+      cellMax: max,
+      cellAvg,
+      cellDelta: max !== null && min !== null ? q(max - min, 1000) : 0,
+      cellMinIndex: min !== null ? cells.indexOf(min) + 1 : 1,
+      cellMaxIndex: max !== null ? cells.indexOf(max) + 1 : 1,
+      cellResistances: this.wireRes.slice(),
+      wireResistanceAlarmMask: 0,
+      temperatures: {
+        mos: t(this.mos),
+        t1: t(this.sensors[0]!),
+        t2: t(this.sensors[1]!),
+        t3: t(this.mos),
+        t4: t(this.sensors[3]!),
+        t5: t(this.sensors[4]!),
+      },
+      temperatureSensorMask: 0xff,
+      balancingCurrent: this.balancingA,
+      balancing: this.balancing,
+      chargingMos: this.chargeAllowed(),
+      dischargingMos: this.dischargeAllowed(),
+      precharging: false,
+      heating: false,
+      heatingCurrent: 0,
+      alarms,
+      alarmMask: mask,
+      userAlarm: 0,
+      userAlarm2: 0,
+      runtime: this.runtime0 + Math.floor(elapsed),
+      dischargeOcpReleaseTime: Math.ceil(this.dischargeOcp.release),
+      dischargeScpReleaseTime: 0,
+      chargeOcpReleaseTime: Math.ceil(this.chargeOcp.release),
+      chargeScpReleaseTime: 0,
+      cellUvpReleaseTime: 0,
+      cellOvpReleaseTime: 0,
+      emergency: false,
+      emergencyTime: 0,
+      dischargeCurrentCorrection: 4096,
+      chargeCurrentSensorVoltage: 0,
+      dischargeCurrentSensorVoltage: 0,
+      // Exactly representable in float32, so the frame round-trips.
+      voltageCorrection: 3.0078125,
+      balancerChargePwm: 0,
+      balancerDischargePwm: this.balancing === 'off' ? 0 : 216,
+      voltageLowRes: q(voltage, 100),
+      chargerPlugged: current > 0,
+      systemUptime: q(elapsed, 10),
+      pvdTime: 0,
+      rtcTime: this.rtc0 + Math.floor(elapsed),
+      logCount: this.logCount,
+      sleepCountdown: 86_400,
+      pclActive: false,
+      chemistryCode: 0,
+      chargeStage: this.stage,
+      chargeStageTime: Math.min(0xffff, Math.floor(elapsed - this.stageSince)),
+      dry1: false,
+      dry2: false,
+    };
+  }
+
+  /** Device info now (cumulative run time moves on). */
+  infoNow(): InfoPayload {
+    return { ...this.info, uptime: this.runtime0 + Math.floor(this.elapsedS) };
+  }
+}
+
+function threshold(l: Latch, trip: boolean, clear: boolean): void {
+  if (!l.on && trip) l.on = true;
+  else if (l.on && clear) l.on = false;
+}
+
+function timed(l: Latch, over: boolean, delayS: number, recoveryS: number, dt: number): void {
+  if (l.on) {
+    l.release = Math.max(0, l.release - dt);
+    if (l.release === 0) l.on = false;
+    return;
+  }
+  l.pending = over ? l.pending + dt : 0;
+  if (over && l.pending >= delayS) {
+    l.on = true;
+    l.pending = 0;
+    l.release = recoveryS;
+  }
+}

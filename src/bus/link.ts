@@ -139,7 +139,8 @@ export abstract class ReconnectingTransport extends EventEmitter implements Tran
   private connect(): void {
     this.timer = null;
     const epoch = ++this.epoch;
-    this.busy = this.connectLink().then(
+    // (async () => ...) turns a synchronous throw of connectLink() into a rejection too.
+    this.busy = (async () => this.connectLink())().then(
       () => {
         if (epoch !== this.epoch) return;
         this.up = true;

@@ -1,0 +1,48 @@
+import type { Node, NodeAPI } from 'node-red';
+import { BusController } from './lib/bus';
+import { busLabel, parseBusConfig, type BusNodeDef } from './lib/config';
+import { registerAdminEndpoints } from './lib/admin';
+import { busStatus } from './lib/status';
+
+/**
+ * `jkbms-bus`: the config node that owns one RS485 bus (a USB adapter or a TCP gateway) and
+ * its bus engine. Other nodes reach it through getBus() (src/nodes/lib/bus.ts).
+ */
+
+export = function (RED: NodeAPI): void {
+  function JkbmsBusNode(this: Node, def: BusNodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this as Node & { users?: Record<string, Node> };
+    const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
+    let bus: BusController | null = null;
+    try {
+      const cfg = parseBusConfig(def);
+      bus = new BusController({
+        id: node.id,
+        name: busLabel(def),
+        allowWrites: cfg.allowWrites,
+        transport: cfg.transport,
+        engine: cfg.engine,
+        node,
+        onPhase: (phase) => node.status(busStatus(phase, t)),
+        onError: (err) => node.error(err, { topic: `${busLabel(def)}/error`, payload: err.message }),
+        log: (level, msg) => {
+          if (level === 'info') node.log(msg);
+          else node.debug(msg);
+        },
+      });
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      node.status({ fill: 'red', shape: 'dot', text: t('jkbms-bus.status.invalid') });
+      node.error(new Error(`jkbms-bus "${busLabel(def)}": ${e.message}`), {});
+    }
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const finished = bus ? bus.close() : Promise.resolve();
+      finished.catch(() => undefined).finally(() => done());
+    });
+  }
+
+  RED.nodes.registerType('jkbms-bus', JkbmsBusNode);
+  registerAdminEndpoints(RED);
+};

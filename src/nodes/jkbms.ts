@@ -1,0 +1,228 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { realClock } from '../bus/clock';
+import type { FrameEvent } from '../bus/types';
+import type { FrameKind } from '../protocol/types';
+import { getBus, type BusHandle } from './lib/bus';
+import { parseAddress, parseKind } from './lib/config';
+import { requestError } from './lib/errors';
+import { shouldRelearn, targetAddress } from './lib/follow';
+import { bmsIdentity, liveSummary, RateGate, topicFor, type AvailabilityPayload, type Rate } from './lib/message';
+
+/**
+ * `jkbms`: one pack on a bus. Emits its decoded live / settings / info frames and its
+ * availability (message format: src/nodes/lib/message.ts), follows the pack by serial
+ * number when its DIP address changes, and re-requests a frame kind on input.
+ */
+
+interface PackNodeDef extends NodeDef {
+  bus: string;
+  address: number | string;
+  serial: string;
+  emitLive: boolean;
+  emitSettings: boolean;
+  emitInfo: boolean;
+  emitAvailability: boolean;
+  rate: Rate;
+  interval: number | string;
+}
+
+const LEARNED_KEY = 'jkbms-learned-serial';
+
+interface Learned {
+  address: number;
+  serial: string;
+}
+
+const flag = (v: unknown): boolean => v === undefined || v === true || v === 'true';
+
+export = function (RED: NodeAPI): void {
+  function JkbmsNode(this: Node, def: PackNodeDef): void {
+    RED.nodes.createNode(this, def);
+    setup(this, def);
+  }
+
+  function setup(node: Node, def: PackNodeDef): void {
+    const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
+    const bus = getBus(RED, def.bus);
+    const configured = parseAddress(def.address);
+    const rate: Rate = def.rate === 'change' || def.rate === 'interval' ? def.rate : 'all';
+    const intervalS = Number(def.interval);
+
+    const problem = !bus
+      ? t('jkbms.errors.no-bus')
+      : configured === null
+        ? t('jkbms.errors.bad-address', { value: String(def.address) })
+        : rate === 'interval' && !(intervalS > 0)
+          ? t('jkbms.errors.bad-interval', { value: String(def.interval) })
+          : null;
+    if (problem || !bus || configured === null) {
+      node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms.status.config') : t('jkbms.status.no-bus') });
+      node.error(problem, {});
+      node.on('input', (_msg, _send, done) => done(new Error(problem ?? 'misconfigured')));
+      return;
+    }
+    const handle: BusHandle = bus;
+    const emit: Record<FrameKind, boolean> = { live: flag(def.emitLive), settings: flag(def.emitSettings), info: flag(def.emitInfo) };
+    const emitAvailability = flag(def.emitAvailability);
+    const configuredSerial = typeof def.serial === 'string' && def.serial.trim() !== '' ? def.serial.trim() : null;
+
+    const context = node.context();
+    const stored = safeGet(context, LEARNED_KEY) as Learned | undefined;
+    let learned: string | null =
+      stored && stored.address === configured && typeof stored.serial === 'string' && stored.serial ? stored.serial : null;
+    const follow = (): string | null => configuredSerial ?? learned;
+    const learn = (serial: string): void => {
+      learned = serial;
+      try {
+        context.set(LEARNED_KEY, { address: configured, serial } satisfies Learned);
+      } catch (err) {
+        node.debug(`could not store the learned serial number: ${String(err)}`);
+      }
+    };
+
+    let current: number | null = targetAddress(configured, follow(), handle.directory);
+    const inflight: Record<FrameKind, number> = { live: 0, settings: 0, info: 0 };
+    const gate = new RateGate<NodeMessage>(rate, intervalS * 1000, realClock, (m) => node.send(m));
+
+    const identity = (address: number) => bmsIdentity(handle, address, handle.directory.infoAt(address) ?? safePack(handle, address)?.info);
+    const frameMessage = (e: FrameEvent, address: number): NodeMessage => ({
+      topic: topicFor(handle.name, address, e.kind),
+      payload: structuredClone(e.payload),
+      bms: identity(address),
+      frame: { source: e.source, ts: e.ts },
+    });
+
+    const showWaiting = (): void => {
+      node.status(
+        current === null
+          ? { fill: 'yellow', shape: 'ring', text: t('jkbms.status.searching') }
+          : { fill: 'yellow', shape: 'ring', text: t('jkbms.status.waiting') },
+      );
+    };
+    const showPack = (): void => {
+      if (current === null) return showWaiting();
+      const pack = safePack(handle, current);
+      if (pack && !pack.online && pack.lastSeen !== null) {
+        node.status({ fill: 'red', shape: 'ring', text: t('jkbms.status.offline') });
+      } else if (pack?.live) {
+        node.status({ fill: 'green', shape: 'dot', text: liveSummary(pack.live) });
+      } else showWaiting();
+    };
+
+    const onFrame = (e: FrameEvent): void => {
+      if (e.address === null) return;
+      if (e.kind === 'info' && !configuredSerial && e.payload.type === 'info') {
+        if (!learned && e.address === current && e.payload.serialNumber) learn(e.payload.serialNumber);
+        else if (learned && shouldRelearn(configured, learned, onlineAddresses(handle), handle.directory)) {
+          const now = handle.directory.infoAt(configured)?.serialNumber;
+          if (now) {
+            node.warn(t('jkbms.warn.relearned', { address: configured, old: learned, serial: now }));
+            learn(now);
+          }
+        }
+      }
+      const before = current;
+      current = targetAddress(configured, follow(), handle.directory);
+      if (current !== before) {
+        if (current !== null && before !== null) node.log(t('jkbms.log.moved', { from: before, to: current }));
+        showPack();
+      }
+      if (e.address !== current) return;
+      if (e.kind === 'live' && e.payload.type === 'live') node.status({ fill: 'green', shape: 'dot', text: liveSummary(e.payload) });
+      if (!emit[e.kind]) return;
+      if (e.source === 'poll' && inflight[e.kind] > 0) return; // our own request: its answer is sent by the input handler
+      gate.offer(e.kind, e.payload, frameMessage(e, current));
+    };
+
+    const onPack = (e: { address: number; online: boolean }): void => {
+      if (e.address !== current) return;
+      showPack();
+      if (!emitAvailability) return;
+      const payload: AvailabilityPayload = { type: 'availability', address: e.address, online: e.online };
+      node.send({ topic: topicFor(handle.name, e.address, 'availability'), payload, bms: identity(e.address) });
+    };
+
+    handle.register(node, { frame: onFrame, pack: onPack, connection: () => showPack() });
+    showPack();
+
+    node.on('input', (msg, send, done) => {
+      const k = parseKind(msg.payload);
+      if (k === null) {
+        done(new Error(t('jkbms.errors.bad-input', { value: describe(msg.payload) })));
+        return;
+      }
+      const address = current;
+      if (address === null) {
+        done(new Error(t('jkbms.errors.not-located', { serial: follow() ?? '' })));
+        return;
+      }
+      inflight[k] += 1;
+      handle.engine.request(address, k).then(
+        (payload) => {
+          inflight[k] -= 1;
+          gate.noteSent(k, payload);
+          const out = msg as NodeMessage;
+          out.topic = topicFor(handle.name, address, k);
+          out.payload = structuredClone(payload);
+          out.bms = identity(address);
+          out.frame = { source: 'poll', ts: Date.now() };
+          send(out);
+          done();
+        },
+        (err: unknown) => {
+          inflight[k] -= 1;
+          done(requestError(err, { bus: handle.name, address, kind: k }));
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      try {
+        gate.dispose();
+      } finally {
+        handle
+          .unregister(node)
+          .catch(() => undefined)
+          .finally(() => done());
+      }
+    });
+  }
+
+  RED.nodes.registerType('jkbms', JkbmsNode);
+};
+
+function safeGet(context: { get(key: string): unknown }, key: string): unknown {
+  try {
+    return context.get(key);
+  } catch {
+    return undefined;
+  }
+}
+
+function safePack(bus: BusHandle, address: number) {
+  try {
+    return bus.engine.pack(address);
+  } catch {
+    return undefined;
+  }
+}
+
+function onlineAddresses(bus: BusHandle): number[] {
+  try {
+    return bus.engine
+      .status()
+      .packs.filter((p) => p.online)
+      .map((p) => p.address);
+  } catch {
+    return [];
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  try {
+    return JSON.stringify(v) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+}

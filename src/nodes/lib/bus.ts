@@ -1,0 +1,340 @@
+import { EventEmitter } from 'node:events';
+import type { Node, NodeAPI } from 'node-red';
+import type { Clock } from '../../bus/clock';
+import { claimPort, portKey } from '../../bus/port-registry';
+import { SerialTransport } from '../../bus/serial';
+import { TcpTransport } from '../../bus/tcp';
+import type { Transport } from '../../bus/transport';
+import type { BusEngineApi, BusOptions, BusRole, FrameEvent, PackState } from '../../bus/types';
+import { PackDirectory } from './pack-directory';
+
+/**
+ * The bus registry: how every node of this package reaches a `jkbms-bus` config node.
+ *
+ *   const bus = getBus(RED, config.bus);         // BusHandle | null (null: missing or misconfigured)
+ *   bus.register(node, { frame: (e) => ..., pack: (e) => ... });   // in the constructor
+ *   bus.engine.request(3, 'info');               // the running engine (BusEngineApi)
+ *   node.on('close', (_removed, done) => { bus.unregister(node).finally(done) });
+ *
+ * - The first register() opens the port and starts the engine; the last unregister() stops
+ *   the engine and closes the port (its promise resolves when the port is free again).
+ * - Listeners given to register() are attached to the handle, which forwards the events of
+ *   the current engine ('frame', 'pack', 'role', 'connection'; see src/bus/types.ts), and are
+ *   removed by unregister(). After the last user left, the next register() starts a fresh
+ *   engine on a fresh transport: keep using `bus.engine` rather than a saved reference.
+ * - `allowWrites` is the bus node's "allow writes" box; write nodes must refuse when false.
+ * - Status and errors of the bus reach the Status and Catch nodes of every registered user's
+ *   flow (Node-RED forwards them through the config node's `users`).
+ */
+
+export interface BusListeners {
+  frame: (e: FrameEvent) => void;
+  pack: (e: { address: number; online: boolean; pack: PackState }) => void;
+  role: (e: { role: BusRole; previous: BusRole; reason: string }) => void;
+  connection: (e: { connected: boolean; error?: string }) => void;
+}
+
+export interface BusHandle {
+  readonly id: string;
+  /** The bus node's name, or a label derived from its port when the name is blank. */
+  readonly name: string;
+  readonly allowWrites: boolean;
+  /** The engine of the current (or, between users, the last) run. */
+  readonly engine: BusEngineApi;
+  /** Which pack (serial number) is at which address, from info frames. */
+  readonly directory: PackDirectory;
+  /** Number of registered user nodes. */
+  readonly userCount: number;
+  register(user: Node, listeners?: Partial<BusListeners>): void;
+  unregister(user: Node): Promise<void>;
+}
+
+const registry = new Map<string, BusController>();
+
+/** The bus config node with this id, if it is deployed and usable. */
+export function getBus(RED: NodeAPI, id: unknown): BusHandle | null {
+  if (typeof id !== 'string' || id === '') return null;
+  const bus = registry.get(id);
+  if (!bus) return null;
+  return RED.nodes.getNode(id) === bus.node ? bus : null;
+}
+
+/** Every deployed bus (admin endpoints). */
+export function busById(id: string): BusController | undefined {
+  return registry.get(id);
+}
+
+export type TransportSpec = { kind: 'serial'; path: string; baudRate: number } | { kind: 'tcp'; host: string; port: number };
+
+export interface EngineDeps {
+  clock?: Clock;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+export interface BusFactories {
+  createTransport(spec: TransportSpec, log: EngineDeps['log']): Transport;
+  createEngine(transport: Transport, options: Partial<BusOptions>, deps: EngineDeps): BusEngineApi;
+}
+
+/** How the bus builds its transport and engine. Tests replace these (mock binding, simulator). */
+export const busFactories: BusFactories = {
+  createTransport(spec, log) {
+    return spec.kind === 'serial'
+      ? new SerialTransport({ path: spec.path, baudRate: spec.baudRate, ...(log ? { log } : {}) })
+      : new TcpTransport({ host: spec.host, port: spec.port, ...(log ? { log } : {}) });
+  },
+  createEngine(transport, options, deps) {
+    const { BusEngine } = require('../../bus/engine') as {
+      BusEngine: new (t: Transport, o: Partial<BusOptions>, d: EngineDeps) => BusEngineApi;
+    };
+    return new BusEngine(transport, options, deps);
+  },
+};
+
+/** What the bus shows as its status (mapped to a Node-RED status by the bus node). */
+export type BusPhase =
+  | { phase: 'stopped' }
+  | { phase: 'connecting' }
+  | { phase: 'in-use'; owner: string }
+  | { phase: 'down'; retryMs: number | null }
+  | { phase: 'up'; role: BusRole; packsOnline: number; packsKnown: number };
+
+export interface BusControllerOptions {
+  id: string;
+  name: string;
+  allowWrites: boolean;
+  transport: TransportSpec;
+  engine: Partial<BusOptions>;
+  /** Called on every state change. */
+  onPhase(phase: BusPhase): void;
+  /** A problem worth a Catch node. */
+  onError(err: Error): void;
+  log: NonNullable<EngineDeps['log']>;
+  /** The config node (Node-RED forwards its status and errors to `node.users`). */
+  node: Node & { users?: Record<string, Node> };
+}
+
+/** Stop and close never take longer than this (Node-RED gives a close handler 15 s). */
+export const STOP_TIMEOUT_MS = 10_000;
+
+const FORWARDED: readonly (keyof BusListeners)[] = ['frame', 'pack', 'role', 'connection'];
+
+export class BusController extends EventEmitter implements BusHandle {
+  readonly id: string;
+  readonly name: string;
+  readonly allowWrites: boolean;
+  readonly directory = new PackDirectory();
+  readonly node: BusControllerOptions['node'];
+  private readonly opts: BusControllerOptions;
+  private readonly users = new Map<string, { user: Node; listeners: Partial<BusListeners> }>();
+  private transport: Transport;
+  private current: BusEngineApi;
+  private running = false;
+  private used = false;
+  private release: (() => void) | null = null;
+  private detach: (() => void) | null = null;
+  private stopping: Promise<void> = Promise.resolve();
+  private closed = false;
+  private lastError = '';
+
+  /** Throws (TypeError) when the transport settings are unusable. */
+  constructor(opts: BusControllerOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.on('error', () => undefined);
+    this.opts = opts;
+    this.id = opts.id;
+    this.name = opts.name;
+    this.allowWrites = opts.allowWrites;
+    this.node = opts.node;
+    this.node.users = {};
+    this.transport = busFactories.createTransport(opts.transport, opts.log);
+    this.current = busFactories.createEngine(this.transport, opts.engine, { log: opts.log });
+    registry.set(this.id, this);
+  }
+
+  get engine(): BusEngineApi {
+    return this.current;
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  register(user: Node, listeners: Partial<BusListeners> = {}): void {
+    if (this.closed) return;
+    const old = this.users.get(user.id);
+    if (old) this.removeListeners(old.listeners);
+    this.users.set(user.id, { user, listeners });
+    this.node.users![user.id] = user;
+    for (const ev of FORWARDED) {
+      const fn = listeners[ev];
+      if (fn) this.on(ev, fn as (...a: unknown[]) => void);
+    }
+    if (!this.running) void this.stopping.then(() => this.start());
+  }
+
+  async unregister(user: Node): Promise<void> {
+    const entry = this.users.get(user.id);
+    if (!entry || entry.user !== user) return this.stopping;
+    this.users.delete(user.id);
+    delete this.node.users![user.id];
+    this.removeListeners(entry.listeners);
+    if (this.users.size === 0) await this.stop();
+    else await this.stopping;
+  }
+
+  /** The config node is closing: stop whatever users remain. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (registry.get(this.id) === this) registry.delete(this.id);
+    for (const { listeners } of this.users.values()) this.removeListeners(listeners);
+    this.users.clear();
+    this.node.users = {};
+    await this.stop();
+  }
+
+  private removeListeners(listeners: Partial<BusListeners>): void {
+    for (const ev of FORWARDED) {
+      const fn = listeners[ev];
+      if (fn) this.off(ev, fn as (...a: unknown[]) => void);
+    }
+  }
+
+  private start(): void {
+    if (this.running || this.closed || this.users.size === 0) return;
+    const key = portKey(this.opts.transport.kind === 'serial' ? { path: this.opts.transport.path } : this.opts.transport);
+    try {
+      this.release = claimPort(key, `jkbms-bus "${this.name}" (${this.id})`);
+    } catch (err) {
+      const owner = err instanceof Error ? err.message : String(err);
+      this.opts.onPhase({ phase: 'in-use', owner });
+      this.opts.onError(new Error(`jkbms-bus "${this.name}" cannot open ${owner}; use one bus node per adapter or gateway`));
+      return;
+    }
+    if (this.used) {
+      // A stopped engine is not reused: a fresh transport and engine for every run.
+      this.transport = busFactories.createTransport(this.opts.transport, this.opts.log);
+      this.current = busFactories.createEngine(this.transport, this.opts.engine, { log: this.opts.log });
+    }
+    this.used = true;
+    this.running = true;
+    this.lastError = '';
+    const engine = this.current;
+    const transport = this.transport;
+    const forward = (ev: keyof BusListeners) => (e: unknown) => {
+      if (ev === 'frame') this.learn(e as FrameEvent);
+      this.safeEmit(ev, e);
+      if (ev !== 'frame') this.publishPhase();
+    };
+    const handlers = FORWARDED.map((ev) => [ev, forward(ev)] as const);
+    for (const [ev, fn] of handlers) engine.on(ev, fn);
+    const onError = (err: Error): void => this.reportError(err);
+    const onReconnect = (info: { delayMs: number }): void => {
+      if (!transport.isOpen()) this.opts.onPhase({ phase: 'down', retryMs: info.delayMs });
+    };
+    engine.on('error', onError);
+    transport.on('reconnect', onReconnect);
+    this.detach = () => {
+      for (const [ev, fn] of handlers) engine.off(ev, fn);
+      engine.off('error', onError);
+      transport.off('reconnect', onReconnect);
+    };
+    this.opts.onPhase({ phase: 'connecting' });
+    try {
+      engine.start();
+    } catch (err) {
+      this.reportError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private stop(): Promise<void> {
+    if (!this.running) {
+      if (this.release) {
+        this.release();
+        this.release = null;
+      }
+      if (this.users.size === 0) this.opts.onPhase({ phase: 'stopped' });
+      return this.stopping;
+    }
+    this.running = false;
+    const engine = this.current;
+    const transport = this.transport;
+    const detach = this.detach;
+    this.detach = null;
+    const release = this.release;
+    this.release = null;
+    this.stopping = (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          (async () => {
+            await engine.stop();
+            await transport.close();
+          })(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              this.opts.log('warn', `stopping the bus took longer than ${STOP_TIMEOUT_MS} ms; going on`);
+              resolve();
+            }, STOP_TIMEOUT_MS);
+          }),
+        ]);
+      } catch (err) {
+        this.opts.log('warn', `stopping the bus: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        if (timer) clearTimeout(timer);
+        detach?.();
+        release?.();
+        this.opts.onPhase({ phase: 'stopped' });
+      }
+    })();
+    return this.stopping;
+  }
+
+  private learn(e: FrameEvent): void {
+    if (e.kind === 'info' && e.address !== null && e.payload.type === 'info') this.directory.learn(e.address, e.payload);
+  }
+
+  private reportError(err: Error): void {
+    if (err.message === this.lastError) return;
+    this.lastError = err.message;
+    this.opts.onError(err);
+  }
+
+  private publishPhase(): void {
+    if (!this.running) return;
+    let status;
+    try {
+      status = this.current.status();
+    } catch {
+      return;
+    }
+    if (!status.connected) {
+      this.opts.onPhase({ phase: 'down', retryMs: null });
+      return;
+    }
+    this.lastError = '';
+    const packs = status.packs.filter((p) => !p.isMaster);
+    this.opts.onPhase({
+      phase: 'up',
+      role: status.role,
+      packsOnline: packs.filter((p) => p.online).length,
+      packsKnown: packs.length,
+    });
+  }
+
+  /** A throwing user listener must not break the engine's event loop or the other users. */
+  private safeEmit(ev: string, e: unknown): void {
+    for (const fn of this.listeners(ev) as ((x: unknown) => void)[]) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.opts.log('error', `a '${ev}' listener threw: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+}

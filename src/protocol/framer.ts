@@ -1,4 +1,4 @@
-import { FN_WRITE, FRAME_LEN, HEADER, MAX_ADDRESS, kindForFrameType, kindForRegister } from './constants';
+import { FN_WRITE, FRAME_LEN, HEADER, KIND_REGISTER, MAX_ADDRESS, kindForFrameType, kindForRegister } from './constants';
 import { crcMatches, sum8 } from './crc';
 import type { FrameKind } from './types';
 
@@ -260,35 +260,77 @@ export class Framer {
     if (!this.headerMatches(0, n)) return { kind: 'skip', reason: 'noise', count: 1 };
     if (n < FRAME_LEN) {
       if (!final) return WAIT;
-      const k = this.nextStart(1, n, true);
+      const k = this.nextStart(1, n, n, true);
       return { kind: 'skip', reason: n < HEADER.length ? 'noise' : 'truncated', count: k };
     }
     const type = this.at(4);
     const sumOk = this.at(FRAME_LEN - 1) === sum8(this.buf, this.r, this.r + FRAME_LEN - 1);
-    if (sumOk && kindForFrameType(type)) return { kind: 'pending', frame: this.slice(0, FRAME_LEN) };
+    if (sumOk && kindForFrameType(type)) {
+      // sum8 alone passes 1 time in 256 by chance: a truncated answer followed by the next poll
+      // would then become a false frame. A real frame never contains the start of another
+      // message, so one inside the window means truncation (never seen in any real capture).
+      const inner = this.innerMessageStart();
+      if (inner < 0) return { kind: 'pending', frame: this.slice(0, FRAME_LEN) };
+      return { kind: 'skip', reason: 'truncated', count: inner };
+    }
     // Corrupted: a whole frame with its tail goes at once; otherwise resync on the next message start.
+    if (n < FRAME_LEN + 8 && !final && this.ackPrefix(FRAME_LEN, n)) return WAIT;
     if (n >= FRAME_LEN + 8 && this.isAck(FRAME_LEN, true)) {
       return { kind: 'skip', reason: 'bad-sum8', count: FRAME_LEN + 8 };
     }
-    const k = this.nextStart(1, n, final);
+    // Resync: the window is 300 bytes whatever the chunking, so the outcome is too.
+    const k = this.nextStart(1, FRAME_LEN, n, final);
+    if (k < 0) return WAIT;
     return { kind: 'skip', reason: k < FRAME_LEN ? 'truncated' : 'bad-sum8', count: k };
   }
 
   /**
-   * First position ≥ from where a message may start: a (possibly partial) header, or a
-   * complete checksum-valid short frame (or, unless final, a short frame still arriving).
-   * Returns n when there is none.
+   * First position in [from, end) where a message starts: a data-frame header or a complete
+   * checksum-valid short frame (bytes up to n are available). Returns end when there is none, and -1 when the first candidate
+   * is still arriving (a partial header or short frame at the end) — the caller then waits, so
+   * the outcome never depends on where the input was chunked. With `final`, nothing is waited for.
    */
-  private nextStart(from: number, n: number, final: boolean): number {
-    for (let i = from; i < n; i++) {
+  private nextStart(from: number, end: number, n: number, final: boolean): number {
+    for (let i = from; i < end; i++) {
       const c = this.at(i);
-      if (c === HEADER[0] && this.headerMatches(i, n)) return i;
+      if (c === HEADER[0] && this.headerMatches(i, n)) {
+        if (i + HEADER.length <= n) return i;
+        if (!final) return -1;
+        continue;
+      }
       if (c <= MAX_ADDRESS) {
         const s = this.shortFrameStep(i, n, final);
-        if (s.kind === 'event' || (!final && s.kind === 'wait')) return i;
+        if (s.kind === 'event') return i;
+        if (s.kind === 'wait') return -1;
       }
     }
-    return n;
+    return end;
+  }
+
+  /** Offset (1–296) of a data-frame header or a checksum-valid read trigger inside the first 300 bytes, or -1. */
+  private innerMessageStart(): number {
+    for (let i = 1; i < FRAME_LEN - 3; i++) {
+      const c = this.at(i);
+      if (c === HEADER[0] && this.at(i + 1) === HEADER[1] && this.at(i + 2) === HEADER[2] && this.at(i + 3) === HEADER[3]) return i;
+      if (
+        c <= MAX_ADDRESS &&
+        i + 11 <= FRAME_LEN &&
+        this.at(i + 1) === FN_WRITE &&
+        this.at(i + 2) === 0x16 &&
+        TRIGGER_LO.has(this.at(i + 3)) &&
+        crcMatches(this.buf, this.r + i, this.r + i + 9)
+      ) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The bytes from i to n could still become an acknowledgement of a read trigger. */
+  private ackPrefix(i: number, n: number): boolean {
+    const ok = [(c: number) => c <= MAX_ADDRESS, (c: number) => c === FN_WRITE, (c: number) => c === 0x16, (c: number) => TRIGGER_LO.has(c), (c: number) => c === 0, (c: number) => c === 1];
+    for (let k = 0; k < ok.length && i + k < n; k++) if (!ok[k]!(this.at(i + k))) return false;
+    return true;
   }
 
   private isAck(i: number, triggerRegisterOnly: boolean): boolean {
@@ -354,7 +396,9 @@ export class Framer {
     const frame = this.pending!;
     const n = this.w - this.r;
     const a = (k: number) => this.at(k);
-    const trigReg = (hi: number, lo: number) => hi === 0x16 && TRIGGER_LO.has(lo);
+    // The tail acknowledges the trigger of this frame's kind (true in every real capture).
+    const ownLo = KIND_REGISTER[kindForFrameType(frame[4]!)!] & 0xff;
+    const trigReg = (hi: number, lo: number) => hi === 0x16 && lo === ownLo;
 
     // 308-byte form: the ack starts right after the frame.
     let ack = (n < 1 || a(0) <= MAX_ADDRESS) && (n < 2 || a(1) === FN_WRITE) && (n < 4 || trigReg(a(2), a(3))) && (n < 5 || a(4) === 0) && (n < 6 || a(5) === 1);

@@ -1,0 +1,192 @@
+import { parseArgs } from 'node:util';
+import { BusSimulator, parseFaults, startSocat, type SimFaults, type SocatPair } from '../sim';
+
+/**
+ * `jkbms sim`: run a simulated JK-PB bus and expose it as a transparent TCP gateway and/or a
+ * pseudo-terminal, for the demo, for trying the nodes without hardware, and for scripts.
+ *
+ * stdout carries exactly two JSON lines: `{"listening": {...}}` once the bus is reachable,
+ * and `{"sim": {...}}` (the statistics) when SIGINT/SIGTERM stops it (exit code 0).
+ * Usage errors exit 2; a failure to start (port in use, socat missing) exits 1.
+ */
+
+export const USAGE = `Usage: jkbms sim [options]
+
+Simulate a JK-PB RS485-2 bus: packs that answer like real ones, optionally a JK master
+(address 0) running its 4.4 s cycle, and faults on demand.
+
+Options:
+  --packs LIST     slave addresses, e.g. 1-4,7 (1–15; default 1-4)
+  --master         add a JK master at address 0 that polls the packs
+  --tcp HOST:PORT  listen as a transparent RS485-to-Ethernet gateway (port 0 = pick a free one;
+                   default 127.0.0.1:0 when neither --tcp nor --pty is given)
+  --pty PATH       create a pseudo-terminal at PATH (needs socat) to open like a serial adapter
+  --faults LIST    e.g. truncate=0.05,noise=0.2,silence=1,silenceMs=15000
+                   (noise, bitflip, truncate, drop, echo, fragment, coalesce, silence)
+  --seed N         random seed (default 1): the same seed gives the same packs
+  --baud N         wire speed (default 115200)
+  -h, --help       show this help
+
+Prints {"listening": {...}} when ready; on Ctrl-C / SIGTERM prints {"sim": {...}} and exits 0.`;
+
+export class UsageError extends Error {}
+
+export interface SimCliOptions {
+  packs: number[];
+  master: boolean;
+  tcp: { host: string; port: number } | null;
+  pty: string | null;
+  faults: SimFaults;
+  seed: number;
+  baud: number;
+}
+
+/** "1-4,7" → [1, 2, 3, 4, 7]. */
+export function parsePackList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',').map((s) => s.trim())) {
+    if (!part) continue;
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new UsageError(`--packs: "${part}" is not an address or a range like 1-4`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (from < 1 || to > 15 || from > to) throw new UsageError(`--packs: "${part}" must lie within 1–15 (0 is the JK master: use --master)`);
+    for (let a = from; a <= to; a++) {
+      if (out.includes(a)) throw new UsageError(`--packs: address ${a} is listed twice`);
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+function parseInteger(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || n < min || n > max) throw new UsageError(`${name}: expected an integer ${min}–${max}, got "${text}"`);
+  return n;
+}
+
+function parseTcp(text: string): { host: string; port: number } {
+  const i = text.lastIndexOf(':');
+  const host = i >= 0 ? text.slice(0, i).replace(/^\[(.*)\]$/, '$1') : '127.0.0.1';
+  const port = i >= 0 ? text.slice(i + 1) : text;
+  if (!host) throw new UsageError(`--tcp: expected HOST:PORT (e.g. 127.0.0.1:5020), got "${text}"`);
+  return { host, port: parseInteger('--tcp port', port, 0, 65535) };
+}
+
+/** Parse the arguments after `sim`; null for --help. Throws UsageError. */
+export function parseSimArgs(argv: string[]): SimCliOptions | null {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        packs: { type: 'string' },
+        master: { type: 'boolean' },
+        tcp: { type: 'string' },
+        pty: { type: 'string' },
+        faults: { type: 'string' },
+        seed: { type: 'string' },
+        baud: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return null;
+  let faults: SimFaults = {};
+  if (values.faults !== undefined) {
+    try {
+      faults = parseFaults(values.faults);
+    } catch (err) {
+      throw new UsageError(`--faults: ${(err as Error).message}`);
+    }
+  }
+  const pty = values.pty === undefined ? null : values.pty.trim();
+  if (pty === '') throw new UsageError('--pty: a path is required, e.g. /tmp/jkbms-sim');
+  const tcp = values.tcp !== undefined ? parseTcp(values.tcp) : pty ? null : { host: '127.0.0.1', port: 0 };
+  return {
+    packs: parsePackList(values.packs ?? '1-4'),
+    master: values.master ?? false,
+    tcp,
+    pty,
+    faults,
+    seed: values.seed === undefined ? 1 : parseInteger('--seed', values.seed, -(2 ** 31), 2 ** 31 - 1),
+    baud: values.baud === undefined ? 115200 : parseInteger('--baud', values.baud, 300, 4_000_000),
+  };
+}
+
+export interface SimCliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Resolves when the process is asked to stop (default: SIGINT or SIGTERM). */
+  stopSignal?: Promise<void>;
+}
+
+function signalled(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
+/** Entry point: the arguments after `sim`; resolves with the exit code. */
+export async function main(argv: string[], io: SimCliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  let opts: SimCliOptions | null;
+  try {
+    opts = parseSimArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`jkbms sim: ${err.message}`);
+    io.err('Try "jkbms sim --help".');
+    return 2;
+  }
+  if (!opts) {
+    io.out(USAGE);
+    return 0;
+  }
+  const sim = new BusSimulator({ packs: opts.packs, master: opts.master, faults: opts.faults, seed: opts.seed, baud: opts.baud });
+  sim.on('error', (err: Error) => io.err(`jkbms sim: ${err.message}`));
+  let socat: SocatPair | null = null;
+  try {
+    const listening: Record<string, string> = {};
+    if (opts.tcp) {
+      const gw = await sim.listenTcp(opts.tcp.port, opts.tcp.host);
+      listening.tcp = `${gw.host.includes(':') ? `[${gw.host}]` : gw.host}:${gw.port}`;
+    }
+    if (opts.pty) {
+      socat = await startSocat(opts.pty);
+      await sim.attachPty(socat.simPath);
+      listening.pty = socat.hostPath;
+    }
+    sim.start();
+    io.out(JSON.stringify({ listening, packs: opts.packs, master: opts.master, seed: opts.seed, baud: opts.baud }));
+  } catch (err) {
+    io.err(`jkbms sim: ${(err as Error).message}`);
+    await sim.stop();
+    await socat?.stop();
+    return 1;
+  }
+  await (io.stopSignal ?? signalled());
+  await sim.stop();
+  await socat?.stop();
+  io.out(JSON.stringify({ sim: sim.stats() }));
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -216,22 +216,21 @@ export const INFO_FIELDS: readonly Field[] = [
 ];
 
 export function readRaw(b: Uint8Array, off: number, t: NumType): number {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   switch (t) {
     case 'u8':
-      return v.getUint8(off);
+      return b[off]!;
     case 'i8':
-      return v.getInt8(off);
+      return (b[off]! << 24) >> 24;
     case 'u16':
-      return v.getUint16(off, true);
+      return b[off]! | (b[off + 1]! << 8);
     case 'i16':
-      return v.getInt16(off, true);
+      return ((b[off]! | (b[off + 1]! << 8)) << 16) >> 16;
     case 'u32':
-      return v.getUint32(off, true);
+      return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
     case 'i32':
-      return v.getInt32(off, true);
+      return b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
     case 'f32':
-      return v.getFloat32(off, true);
+      return new DataView(b.buffer, b.byteOffset, b.byteLength).getFloat32(off, true);
   }
 }
 

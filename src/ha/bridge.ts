@@ -1,0 +1,418 @@
+/**
+ * The Home Assistant bridge: turns checked `jkbms` messages into retained discovery configs,
+ * per-pack JSON states and availability, for the core `mqtt out` node. Pure apart from the
+ * injected clock, publish and persist callbacks, so it runs unchanged under a fake clock.
+ *
+ * Lifecycle of a pack (a "slot" = bus config id + address):
+ * - Nothing is published for a slot until its first live frame (no phantom devices).
+ * - It is announced under `jkbms_<busId>_<address>` until its serial number is known, then
+ *   under `jkbms_<serial>`; the provisional entities are deleted (empty retained configs) and
+ *   its energy counters move to the serial's.
+ * - It is re-announced when its entity set or device block changes (cell count, present
+ *   temperature sensors, settings or device info becoming known, firmware...), on HA's birth
+ *   message, and after a `remove`. Entities that disappear get empty retained configs.
+ * - The `announced` registry (config topics per device) and the energy counters are handed to
+ *   `persist` (node context), so stale configs can be deleted and counters continue after a
+ *   restart.
+ */
+import type { Clock } from '../bus/clock';
+import { EnergyIntegrator, type EnergySnapshot, parseEnergy } from '../energy/integrator';
+import type { InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
+import { type Announcement, deletion, deviceConfig, entityConfigs } from './discovery';
+import { buildEntities } from './entities';
+import { bridgeAvailabilityTopic, packDeviceId, packTopics, provisionalDeviceId, serialDeviceId, topicLevel, usableSerial } from './ids';
+import type { BmsRef, HaInput, RemoveTarget } from './input';
+import { PACK_ENTITIES, type PackIdentity, type PackView, packDevice, packState } from './pack';
+import { Throttle } from './throttle';
+import type { Component, HaOptions, MqttMessage } from './types';
+
+/** What we published for one HA device (persisted). */
+export interface AnnouncedDevice {
+  busId: string;
+  address: number;
+  /** Retained config topics currently published. */
+  topics: string[];
+  /** Device-based discovery: component key → platform, to remove dropped components. */
+  components: Record<string, Component>;
+  /** The retained availability topic. */
+  availability: string;
+}
+
+export type PersistKey = 'energy' | 'announced';
+
+export interface BridgeDeps {
+  clock: Clock;
+  /** Wall-clock ms (energy sample times, comparable across restarts). */
+  wallNow: () => number;
+  /** Messages produced outside `handle()` (rate-limited states). */
+  publish: (msgs: MqttMessage[]) => void;
+  persist: (key: PersistKey, value: unknown) => void;
+}
+
+interface Slot {
+  busId: string;
+  busName: string;
+  address: number;
+  identity: PackIdentity;
+  deviceId: string;
+  live: LivePayload | null;
+  settings: SettingsPayload | null;
+  info: InfoPayload | null;
+  integrator: EnergyIntegrator | null;
+  online: boolean;
+  /** Availability payload published for the current device this session. */
+  published: 'online' | 'offline' | null;
+  /** Signature of the last announcement this session (null = announce on the next live frame). */
+  signature: string | null;
+  throttle: Throttle;
+}
+
+function parseAnnounced(value: unknown): Record<string, AnnouncedDevice> {
+  const out: Record<string, AnnouncedDevice> = {};
+  if (!value || typeof value !== 'object') return out;
+  for (const [id, e] of Object.entries(value as Record<string, unknown>)) {
+    if (!e || typeof e !== 'object') continue;
+    const d = e as Record<string, unknown>;
+    const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((t) => typeof t === 'string');
+    if (typeof d.busId !== 'string' || !Number.isInteger(d.address) || !strings(d.topics) || typeof d.availability !== 'string') continue;
+    const comps: Record<string, Component> = {};
+    if (d.components && typeof d.components === 'object') {
+      for (const [k, p] of Object.entries(d.components as Record<string, unknown>)) if (p === 'sensor' || p === 'binary_sensor') comps[k] = p;
+    }
+    out[id] = { busId: d.busId, address: d.address as number, topics: [...d.topics], components: comps, availability: d.availability };
+  }
+  return out;
+}
+
+export class HaBridge {
+  private readonly slots = new Map<string, Slot>();
+  private readonly energy = new Map<string, EnergySnapshot>();
+  private announced: Record<string, AnnouncedDevice> = {};
+  private restored = false;
+
+  constructor(
+    private readonly opts: HaOptions,
+    private readonly deps: BridgeDeps,
+  ) {}
+
+  /**
+   * Merge what a previous run stored (node context). May come after the first messages (an
+   * asynchronous context store): counters add up, topic lists are united. Until this has
+   * run, nothing is persisted, so the stored values are never overwritten unread.
+   */
+  restore(stored: { energy?: unknown; announced?: unknown }): void {
+    if (stored.energy && typeof stored.energy === 'object') {
+      for (const [id, raw] of Object.entries(stored.energy as Record<string, unknown>)) {
+        const snap = parseEnergy(raw);
+        if (!snap) continue;
+        const slot = [...this.slots.values()].find((s) => s.deviceId === id && s.integrator);
+        if (slot?.integrator) {
+          slot.integrator.absorb(snap);
+          this.energy.set(id, slot.integrator.snapshot());
+        } else {
+          this.energy.set(id, snap);
+        }
+      }
+    }
+    for (const [id, e] of Object.entries(parseAnnounced(stored.announced))) {
+      const cur = this.announced[id];
+      this.announced[id] = cur
+        ? { ...cur, topics: [...new Set([...cur.topics, ...e.topics])], components: { ...e.components, ...cur.components } }
+        : e;
+    }
+    this.restored = true;
+    this.persistEnergy();
+    this.persistAnnounced();
+  }
+
+  /** Messages to publish when the node starts: the bridge is online. */
+  start(): MqttMessage[] {
+    return [this.bridgeOnline()];
+  }
+
+  /** Stop timers (node close). */
+  stop(): void {
+    for (const s of this.slots.values()) s.throttle.cancel();
+  }
+
+  /** Packs seen with at least one live frame, and how many of them are offline. */
+  counts(): { packs: number; offline: number } {
+    let packs = 0;
+    let offline = 0;
+    for (const s of this.slots.values()) {
+      if (!s.live) continue;
+      packs++;
+      if (!s.online) offline++;
+    }
+    return { packs, offline };
+  }
+
+  /** Handle one checked input; returns the messages to publish now, in order. */
+  handle(input: HaInput): MqttMessage[] {
+    switch (input.kind) {
+      case 'birth':
+        return input.online ? this.reannounceAll() : [];
+      case 'remove':
+        return this.remove(input.target);
+      case 'live': {
+        const { slot, out } = this.slotFor(input.bms, null);
+        slot.live = input.payload;
+        slot.online = true;
+        if (slot.integrator) {
+          slot.integrator.add(input.at ?? this.deps.wallNow(), input.payload.power);
+          this.energy.set(slot.deviceId, slot.integrator.snapshot());
+          this.persistEnergy();
+        }
+        out.push(...this.announceIfChanged(slot), ...this.availability(slot, false));
+        if (slot.throttle.request()) out.push(this.stateMessage(slot));
+        return out;
+      }
+      case 'settings':
+      case 'info': {
+        const serial = input.kind === 'info' ? input.payload.serialNumber : null;
+        const { slot, out } = this.slotFor(input.bms, serial);
+        if (input.kind === 'settings') slot.settings = input.payload;
+        else slot.info = input.payload;
+        if (slot.live) out.push(...this.announceIfChanged(slot), ...this.availability(slot, false));
+        return out;
+      }
+      case 'availability': {
+        const { slot, out } = this.slotFor(input.bms, null);
+        slot.online = input.online;
+        if (slot.live) out.push(...this.availability(slot, false));
+        return out;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- slots and ids
+
+  private slotFor(bms: BmsRef, infoSerial: string | null): { slot: Slot; out: MqttMessage[] } {
+    const key = `${bms.busId}/${bms.address}`;
+    const serial = usableSerial(bms.identity.serialNumber) ?? usableSerial(infoSerial);
+    const identity: PackIdentity = { ...bms.identity, serialNumber: serial };
+    let slot = this.slots.get(key);
+    const out: MqttMessage[] = [];
+    if (!slot) {
+      const deviceId = packDeviceId(bms.busId, bms.address, serial);
+      const created: Slot = {
+        busId: bms.busId,
+        busName: bms.bus,
+        address: bms.address,
+        identity,
+        deviceId,
+        live: null,
+        settings: null,
+        info: null,
+        integrator: null,
+        online: true,
+        published: null,
+        signature: null,
+        throttle: new Throttle(this.deps.clock, this.opts.rateLimit * 1000, () => this.publishDueState(created)),
+      };
+      slot = created;
+      this.slots.set(key, slot);
+      this.attachEnergy(slot, null);
+      return { slot, out };
+    }
+    slot.busName = bms.bus;
+    const known = usableSerial(slot.identity.serialNumber);
+    if (serial !== null && serial !== known) {
+      // A serial appears (provisional → serial) or a different pack now answers at this address.
+      const previous = slot.integrator?.snapshot() ?? null;
+      if (known !== null) {
+        out.push(...this.leave(slot));
+        slot.live = null;
+        slot.settings = null;
+        slot.info = null;
+      }
+      slot.identity = identity;
+      slot.deviceId = serialDeviceId(serial);
+      slot.signature = null;
+      slot.published = null;
+      this.attachEnergy(slot, known === null ? previous : null);
+    } else {
+      // Keep a known serial (and other known fields) when a message lacks them.
+      slot.identity = {
+        serialNumber: known,
+        model: identity.model ?? slot.identity.model,
+        hardwareVersion: identity.hardwareVersion ?? slot.identity.hardwareVersion,
+        softwareVersion: identity.softwareVersion ?? slot.identity.softwareVersion,
+        name: identity.name ?? slot.identity.name,
+      };
+    }
+    return { slot, out };
+  }
+
+  /**
+   * Give a slot the energy counter of its current device id, continuing the stored one. A
+   * serial-identified pack also takes over what was counted under its provisional id
+   * (`carried` from this session, or a stored provisional counter from an earlier run).
+   */
+  private attachEnergy(slot: Slot, carried: EnergySnapshot | null): void {
+    if (!this.opts.groups.energy) return;
+    const stored = this.energy.get(slot.deviceId);
+    slot.integrator = new EnergyIntegrator(this.opts.energyMaxGap * 1000, stored);
+    const provisional = provisionalDeviceId(slot.busId, slot.address);
+    if (slot.deviceId !== provisional) {
+      const old = carried ?? this.energy.get(provisional);
+      if (old) slot.integrator.absorb(old);
+      this.energy.delete(provisional);
+    }
+    this.energy.set(slot.deviceId, slot.integrator.snapshot());
+    this.persistEnergy();
+  }
+
+  /** A pack left its slot (another serial answers there): mark it offline, keep its configs. */
+  private leave(slot: Slot): MqttMessage[] {
+    slot.throttle.cancel();
+    const entry = this.announced[slot.deviceId];
+    return entry && slot.published === 'online' ? [this.availabilityMessage(entry.availability, 'offline')] : [];
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  private view(slot: Slot): PackView {
+    const live = slot.live as LivePayload;
+    return {
+      address: slot.address,
+      identity: slot.identity,
+      live,
+      settings: slot.settings,
+      info: slot.info,
+      energy: slot.integrator ? { chargedKWh: slot.integrator.chargedKWh, dischargedKWh: slot.integrator.dischargedKWh } : null,
+    };
+  }
+
+  private topics(slot: Slot) {
+    return packTopics(this.opts.baseTopic, topicLevel(slot.busName, slot.busId), slot.deviceId);
+  }
+
+  /** Re-announce a slot if needed, preceded by the bridge availability (online before HA sees the configs). */
+  private announceIfChanged(slot: Slot): MqttMessage[] {
+    const msgs = this.announce(slot, false);
+    return msgs.length ? [this.bridgeOnline(), ...msgs] : [];
+  }
+
+  /** Announce (or re-announce) a slot's device if its entity set or device block changed, or `force`. */
+  private announce(slot: Slot, force: boolean): MqttMessage[] {
+    const view = this.view(slot);
+    const defs = buildEntities(PACK_ENTITIES, view, this.opts.groups);
+    const device = packDevice(slot.deviceId, view);
+    const topics = this.topics(slot);
+    const signature = JSON.stringify([device, topics, defs.map((d) => d.key)]);
+    if (!force && signature === slot.signature) return [];
+
+    const { qos, mode, discoveryPrefix, expireAfter, origin } = this.opts;
+    const a: Announcement = {
+      discoveryPrefix,
+      deviceId: slot.deviceId,
+      device,
+      origin,
+      stateTopic: topics.state,
+      availability: [topics.availability, bridgeAvailabilityTopic(this.opts.baseTopic)],
+      expireAfter,
+      qos,
+    };
+    const prev = this.announced[slot.deviceId];
+    const keys = new Set(defs.map((d) => d.key));
+    const removedComponents: Record<string, Component> = {};
+    if (prev && mode === 'device') {
+      for (const [k, p] of Object.entries(prev.components)) if (!keys.has(k)) removedComponents[k] = p;
+    }
+    const configs = mode === 'device' ? [deviceConfig(a, defs, removedComponents)] : entityConfigs(a, defs);
+    const newTopics = configs.map((m) => m.topic);
+
+    const out: MqttMessage[] = [];
+    // A provisional device of this slot (this session or an earlier one) is replaced.
+    const provisional = provisionalDeviceId(slot.busId, slot.address);
+    if (provisional !== slot.deviceId && this.announced[provisional]) {
+      const p = this.announced[provisional];
+      out.push(...p.topics.map((t) => deletion(t, qos)), deletion(p.availability, qos));
+      delete this.announced[provisional];
+    }
+    if (prev) {
+      const keep = new Set(newTopics);
+      out.push(...prev.topics.filter((t) => !keep.has(t)).map((t) => deletion(t, qos)));
+      if (prev.availability !== topics.availability) out.push(deletion(prev.availability, qos));
+    }
+    out.push(...configs);
+    this.announced[slot.deviceId] = {
+      busId: slot.busId,
+      address: slot.address,
+      topics: newTopics,
+      components: mode === 'device' ? Object.fromEntries(defs.map((d) => [d.key, d.component])) : {},
+      availability: topics.availability,
+    };
+    this.persistAnnounced();
+    slot.signature = signature;
+    if (prev && prev.availability !== topics.availability) slot.published = null;
+    return out;
+  }
+
+  /** The slot's availability, if it differs from what was published (or `force`). */
+  private availability(slot: Slot, force: boolean): MqttMessage[] {
+    if (slot.signature === null) return [];
+    const want = slot.online ? 'online' : 'offline';
+    if (!force && slot.published === want) return [];
+    slot.published = want;
+    return [this.availabilityMessage(this.topics(slot).availability, want)];
+  }
+
+  private availabilityMessage(topic: string, payload: 'online' | 'offline'): MqttMessage {
+    return { topic, payload, retain: true, qos: this.opts.qos };
+  }
+
+  private bridgeOnline(): MqttMessage {
+    return this.availabilityMessage(bridgeAvailabilityTopic(this.opts.baseTopic), 'online');
+  }
+
+  private stateMessage(slot: Slot): MqttMessage {
+    return { topic: this.topics(slot).state, payload: JSON.stringify(packState(this.view(slot))), retain: false, qos: this.opts.qos };
+  }
+
+  private publishDueState(slot: Slot): void {
+    if (slot.live && slot.signature !== null) this.deps.publish([this.stateMessage(slot)]);
+  }
+
+  private reannounceAll(): MqttMessage[] {
+    const out: MqttMessage[] = [this.bridgeOnline()];
+    for (const slot of this.slots.values()) {
+      if (slot.live) out.push(...this.announce(slot, true), ...this.availability(slot, true));
+    }
+    return out;
+  }
+
+  private remove(target: RemoveTarget): MqttMessage[] {
+    const ids = new Set<string>();
+    const matches = (deviceId: string, address: number): boolean =>
+      target.all === true ||
+      (target.address !== undefined && target.address === address) ||
+      (target.serialNumber !== undefined && deviceId === serialDeviceId(target.serialNumber));
+    for (const [id, e] of Object.entries(this.announced)) if (matches(id, e.address)) ids.add(id);
+    const out: MqttMessage[] = [];
+    for (const id of ids) {
+      const e = this.announced[id]!;
+      out.push(...e.topics.map((t) => deletion(t, this.opts.qos)), this.availabilityMessage(e.availability, 'offline'));
+      delete this.announced[id];
+    }
+    for (const slot of this.slots.values()) {
+      if (ids.has(slot.deviceId)) {
+        slot.signature = null;
+        slot.published = null;
+      }
+    }
+    if (ids.size) this.persistAnnounced();
+    return out;
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  private persistEnergy(): void {
+    if (this.restored && this.opts.groups.energy) this.deps.persist('energy', Object.fromEntries(this.energy));
+  }
+
+  private persistAnnounced(): void {
+    if (this.restored) this.deps.persist('announced', structuredClone(this.announced));
+  }
+}

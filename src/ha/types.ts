@@ -1,0 +1,65 @@
+/** Shared types of the Home Assistant MQTT discovery code (pure, no Node-RED imports). */
+
+export type Qos = 0 | 1 | 2;
+
+/** One message for the core `mqtt out` node. */
+export interface MqttMessage {
+  topic: string;
+  /** Always a string: JSON, `online`/`offline`, or `""` (deletes a retained message). */
+  payload: string;
+  retain: boolean;
+  qos: Qos;
+}
+
+export type Component = 'sensor' | 'binary_sensor';
+
+/** `core` entities are always published; the other groups are editor checkboxes. */
+export type EntityGroup = 'core' | 'cells' | 'resistances' | 'temperatures' | 'details' | 'device' | 'energy';
+export type OptionalGroup = Exclude<EntityGroup, 'core'>;
+export type EntityGroups = Record<OptionalGroup, boolean>;
+
+export const ALL_GROUPS: EntityGroups = {
+  cells: true,
+  resistances: true,
+  temperatures: true,
+  details: true,
+  device: true,
+  energy: true,
+};
+
+/** Who publishes the discovery messages (HA "origin" block). */
+export interface Origin {
+  name: string;
+  version: string;
+  url?: string;
+}
+
+/** HA device block (per-entity discovery spelling; abbreviated for device-based discovery). */
+export interface DeviceInfo {
+  identifiers: string[];
+  name: string;
+  manufacturer: string;
+  model?: string;
+  sw_version?: string;
+  hw_version?: string;
+  serial_number?: string;
+}
+
+export type DiscoveryMode = 'entity' | 'device';
+
+export interface HaOptions {
+  /** Discovery prefix, `homeassistant` by default. */
+  discoveryPrefix: string;
+  /** Base of our state and availability topics, `jkbms` by default. */
+  baseTopic: string;
+  mode: DiscoveryMode;
+  groups: EntityGroups;
+  /** HA `expire_after`, s; 0 = not set. */
+  expireAfter: number;
+  qos: Qos;
+  /** Publish a pack's state at most every this many seconds; 0 = every live frame. */
+  rateLimit: number;
+  /** Longest gap between live frames that is still integrated into the energy counters, s. */
+  energyMaxGap: number;
+  origin: Origin;
+}

@@ -1,0 +1,323 @@
+import assert from 'node:assert/strict';
+import { type Announcement, deviceConfigPayload, entityConfig, entityConfigs } from '../../src/ha/discovery';
+import { buildEntities, type EntityDef, jsonRef } from '../../src/ha/entities';
+import { HA_ALARMS, isoManufacturingDate, PACK_ENTITIES, type PackView, packDevice, packDeviceName, packState } from '../../src/ha/pack';
+import { ALL_GROUPS, type EntityGroups } from '../../src/ha/types';
+import { info, live, SERIAL, settings } from './ha-fixtures';
+
+/**
+ * Home Assistant's rules (core sensor/const.py DEVICE_CLASS_STATE_CLASSES and
+ * DEVICE_CLASS_UNITS, binary_sensor device classes), written out independently of our
+ * entity table for the device classes a BMS can use.
+ */
+const HA_SENSOR_RULES: Record<string, { units: (string | undefined)[]; stateClasses: (string | undefined)[] }> = {
+  voltage: { units: ['V', 'mV'], stateClasses: ['measurement', undefined] },
+  current: { units: ['A', 'mA'], stateClasses: ['measurement', undefined] },
+  power: { units: ['W', 'kW'], stateClasses: ['measurement', undefined] },
+  battery: { units: ['%'], stateClasses: ['measurement', undefined] },
+  temperature: { units: ['°C', '°F', 'K'], stateClasses: ['measurement', undefined] },
+  energy: { units: ['Wh', 'kWh', 'MWh'], stateClasses: ['total', 'total_increasing'] },
+  energy_storage: { units: ['Wh', 'kWh', 'MWh'], stateClasses: ['measurement', undefined] },
+  duration: { units: ['s', 'min', 'h', 'd'], stateClasses: ['measurement', 'total', 'total_increasing', undefined] },
+  enum: { units: [undefined], stateClasses: [undefined] },
+  date: { units: [undefined], stateClasses: [undefined] },
+};
+const HA_BINARY_CLASSES = ['battery', 'battery_charging', 'connectivity', 'heat', 'plug', 'power', 'problem', 'running', 'safety'];
+
+const PREFIX = 'homeassistant';
+
+function view(over: Partial<PackView> = {}): PackView {
+  return {
+    address: 2,
+    identity: { serialNumber: SERIAL, model: 'JK_PB2A16S20P', hardwareVersion: '15A', softwareVersion: '15.38', name: 'JK_PB2A16S20P' },
+    live: live(),
+    settings: settings(),
+    info: info(),
+    energy: { chargedKWh: 1.5, dischargedKWh: 0.25 },
+    ...over,
+  };
+}
+
+function announcement(v: PackView, deviceId = `jkbms_${SERIAL}`): Announcement {
+  return {
+    discoveryPrefix: PREFIX,
+    deviceId,
+    device: packDevice(deviceId, v),
+    origin: { name: '@jkpb/node-red-jkbms', version: '0.1.0', url: 'https://github.com/jkpb/node-red-jkbms' },
+    stateTopic: `jkbms/bus1/${SERIAL}/state`,
+    availability: [`jkbms/bus1/${SERIAL}/availability`, 'jkbms/bridge/availability'],
+    expireAfter: 120,
+    qos: 1,
+  };
+}
+
+/** Resolve every `value_json...` reference of a template against the state object. */
+function templateRefs(template: string): (string | number)[][] {
+  const refs: (string | number)[][] = [];
+  for (const m of template.matchAll(/value_json((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+)/g)) {
+    refs.push([...m[1]!.matchAll(/\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g)].map((x) => (x[1] !== undefined ? x[1] : Number(x[2]))));
+  }
+  return refs;
+}
+
+function resolve(state: unknown, path: (string | number)[]): unknown {
+  let cur: unknown = state;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object' || !(p in (cur as object))) return undefined;
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}
+
+/** Check one per-entity config against HA's rules and our id policy. Returns its unique id. */
+function checkConfig(topic: string, cfg: Record<string, unknown>, state: Record<string, unknown>): string {
+  const uid = cfg.unique_id as string;
+  const component = topic.split('/')[1]!;
+  for (const k of ['name', 'unique_id', 'default_entity_id', 'state_topic', 'value_template', 'availability', 'device', 'origin']) {
+    assert.ok(k in cfg, `${uid}: missing ${k}`);
+  }
+  assert.ok(!('object_id' in cfg), `${uid}: object_id is deprecated`);
+  assert.match(uid, /^[a-zA-Z0-9_-]+$/);
+  assert.equal(topic, `${PREFIX}/${component}/${uid}/config`);
+  assert.ok(component === 'sensor' || component === 'binary_sensor');
+  assert.match(cfg.default_entity_id as string, new RegExp(`^${component}\\.[a-z0-9_]+$`));
+  assert.deepEqual((cfg.origin as Record<string, unknown>).name, '@jkpb/node-red-jkbms');
+  assert.equal(cfg.availability_mode, 'all');
+  if ('entity_category' in cfg) assert.equal(cfg.entity_category, 'diagnostic', uid);
+
+  const dc = cfg.device_class as string | undefined;
+  const unit = cfg.unit_of_measurement as string | undefined;
+  const sc = cfg.state_class as string | undefined;
+  if (component === 'binary_sensor') {
+    if (dc !== undefined) assert.ok(HA_BINARY_CLASSES.includes(dc), `${uid}: binary device_class ${dc}`);
+    assert.equal(unit, undefined);
+    assert.equal(sc, undefined);
+    assert.match(cfg.value_template as string, /^\{\{ 'ON' if value_json\S+ else 'OFF' \}\}$/);
+  } else if (dc !== undefined) {
+    const rule = HA_SENSOR_RULES[dc];
+    assert.ok(rule, `${uid}: unexpected device_class ${dc}`);
+    assert.ok(rule.units.includes(unit), `${uid}: unit ${unit} not allowed for ${dc}`);
+    assert.ok(rule.stateClasses.includes(sc), `${uid}: state_class ${sc} not allowed for ${dc}`);
+    if (dc === 'enum') {
+      assert.ok(Array.isArray(cfg.options) && (cfg.options as unknown[]).length > 0, `${uid}: enum without options`);
+    }
+  } else {
+    // No device class: Ah, %, counters, text. Still a valid state class if any.
+    assert.ok(sc === undefined || ['measurement', 'total', 'total_increasing'].includes(sc), `${uid}: state_class ${sc}`);
+  }
+  if (unit === 'Ah') assert.equal(dc, undefined, `${uid}: no device class exists for Ah`);
+  if (dc === 'battery') assert.equal(unit, '%');
+
+  // value_template keys exist in the state JSON; numeric sensors read numbers (or null = unknown).
+  const refs = templateRefs(cfg.value_template as string);
+  assert.equal(refs.length, 1, `${uid}: template ${cfg.value_template as string}`);
+  const value = resolve(state, refs[0]!);
+  assert.notEqual(value, undefined, `${uid}: ${cfg.value_template as string} not in the state`);
+  if (component === 'binary_sensor') assert.equal(typeof value, 'boolean', uid);
+  else if (unit !== undefined || sc !== undefined) assert.ok(value === null || typeof value === 'number', `${uid}: non-numeric ${String(value)}`);
+  if (dc === 'enum') assert.ok(value === null || (cfg.options as unknown[]).includes(value), `${uid}: ${String(value)} not an option`);
+  return uid;
+}
+
+describe('HA entity table and discovery configs', () => {
+  it('a full pack (live + settings + info, all groups) gives valid, unique per-entity configs whose templates read the state', () => {
+    const v = view();
+    const defs = buildEntities(PACK_ENTITIES, v, ALL_GROUPS);
+    const state = packState(v);
+    const msgs = entityConfigs(announcement(v), defs);
+    const ids = msgs.map((m) => {
+      assert.equal(m.retain, true);
+      assert.equal(m.qos, 1);
+      return checkConfig(m.topic, JSON.parse(m.payload) as Record<string, unknown>, state);
+    });
+    assert.equal(new Set(ids).size, ids.length, 'unique ids');
+    assert.equal(new Set(msgs.map((m) => m.topic)).size, msgs.length, 'unique topics');
+    const count = (re: RegExp) => ids.filter((id) => re.test(id)).length;
+    assert.equal(count(/_cell_\d\d$/), 16);
+    assert.equal(count(/_cell_\d\d_resistance$/), 16);
+    assert.deepEqual(
+      ids.filter((id) => /_temperature_(mos|\d)$/.test(id)),
+      [`jkbms_${SERIAL}_temperature_mos`, `jkbms_${SERIAL}_temperature_1`, `jkbms_${SERIAL}_temperature_2`],
+    );
+    assert.equal(count(/_alarm_/), 29);
+    assert.equal(count(/_setting_/), 15);
+    // 19 core + 16 cells + 16 resistances + 3 temperatures + 2 energy + (8 + 29 + 15) details + 10 device info
+    assert.equal(ids.length, 118);
+  });
+
+  it('matches the reference voltage, SOC and cell payloads exactly (plus bridge availability)', () => {
+    const v = view();
+    const a = announcement(v);
+    const byKey = (k: string) => buildEntities(PACK_ENTITIES, v, ALL_GROUPS).find((d) => d.key === k)!;
+    const device = {
+      identifiers: [`jkbms_${SERIAL}`],
+      name: 'JK-PB Battery 2',
+      manufacturer: 'Jikong',
+      model: 'JK_PB2A16S20P',
+      sw_version: '15.38',
+      hw_version: '15A',
+      serial_number: SERIAL,
+    };
+    const origin = { name: '@jkpb/node-red-jkbms', sw_version: '0.1.0', support_url: 'https://github.com/jkpb/node-red-jkbms' };
+    const availability = [{ topic: `jkbms/bus1/${SERIAL}/availability` }, { topic: 'jkbms/bridge/availability' }];
+    assert.deepEqual(entityConfig(a, byKey('voltage')), {
+      name: 'Voltage',
+      unique_id: `jkbms_${SERIAL}_voltage`,
+      default_entity_id: `sensor.jkbms_${SERIAL}_voltage`,
+      state_topic: `jkbms/bus1/${SERIAL}/state`,
+      value_template: '{{ value_json.voltage }}',
+      device_class: 'voltage',
+      unit_of_measurement: 'V',
+      state_class: 'measurement',
+      suggested_display_precision: 2,
+      availability,
+      availability_mode: 'all',
+      expire_after: 120,
+      device,
+      origin,
+    });
+    const soc = entityConfig(a, byKey('soc'));
+    assert.deepEqual(
+      [soc.name, soc.unique_id, soc.default_entity_id, soc.value_template, soc.device_class, soc.unit_of_measurement, soc.state_class, soc.suggested_display_precision],
+      ['State of charge', `jkbms_${SERIAL}_soc`, `sensor.jkbms_${SERIAL}_soc`, '{{ value_json.soc }}', 'battery', '%', 'measurement', 0],
+    );
+    const cell = entityConfig(a, byKey('cell_01'));
+    assert.deepEqual(
+      [cell.name, cell.unique_id, cell.default_entity_id, cell.value_template, cell.device_class, cell.unit_of_measurement, cell.state_class, cell.suggested_display_precision],
+      ['Cell 1 voltage', `jkbms_${SERIAL}_cell_01`, `sensor.jkbms_${SERIAL}_cell_01`, '{{ value_json.cells[0] }}', 'voltage', 'V', 'measurement', 3],
+    );
+    const energy = entityConfig(a, byKey('energy_charged'));
+    assert.deepEqual([energy.device_class, energy.unit_of_measurement, energy.state_class], ['energy', 'kWh', 'total_increasing']);
+    const alarm = entityConfig(a, byKey('alarm'));
+    assert.deepEqual([alarm.device_class, alarm.value_template], ['problem', "{{ 'ON' if value_json.alarm else 'OFF' }}"]);
+    const delta = entityConfig(a, byKey('cell_delta'));
+    assert.equal(delta.entity_category, 'diagnostic');
+  });
+
+  it('the state JSON carries the values the entities read, in the documented units', () => {
+    const s = packState(view());
+    assert.equal(s.voltage, 52.822);
+    assert.equal(s.current, -12.345);
+    assert.equal(s.soc, 47);
+    assert.deepEqual(s.temps, { mos: 25.3, t1: 21.5, t2: -3.5 });
+    assert.equal((s.cells as number[]).length, 16);
+    assert.equal((s.cell_resistances as number[])[0], 74); // mΩ
+    assert.equal(s.stored_energy, 6.951); // 131.6 Ah × 52.822 V = 6951.4 Wh
+    assert.equal(s.alarm, true);
+    const alarms = s.alarms as Record<string, boolean>;
+    assert.deepEqual(
+      Object.keys(alarms).filter((k) => alarms[k]),
+      ['cellUvp', 'dischargeMos'], // 0x00020800
+    );
+    assert.equal(s.energy_charged, 1.5);
+    assert.equal(s.energy_discharged, 0.25);
+    assert.deepEqual(s.device, {
+      model: 'JK_PB2A16S20P',
+      firmware: '15.38',
+      hardware: '15A',
+      serial: SERIAL,
+      bms_name: 'JK_PB2A16S20P',
+      manufacturing_date: '2023-11-18',
+      power_on_count: 12,
+      uart1_protocol: 1,
+      uart2_protocol: 0,
+      can_protocol: 0,
+    });
+  });
+
+  it('never publishes passcodes', () => {
+    const v = view({ info: info(2, { devicePasscode: '987123', setupPasscode: '555111' }) });
+    const text = JSON.stringify(packState(v)) + entityConfigs(announcement(v), buildEntities(PACK_ENTITIES, v, ALL_GROUPS)).map((m) => m.payload).join('');
+    assert.ok(!text.includes('987123') && !text.includes('555111'));
+    assert.ok(!/passcode/i.test(text));
+  });
+
+  it('follows the pack: present cells and temperature sensors only', () => {
+    const v = view({ live: live(2, { cells: [3.3, 3.31, 3.32, 3.33, 3.34, 3.35, 3.36, 3.37], temperatures: { mos: 30, t1: null, t2: null, t3: null, t4: 20, t5: null } }) });
+    const keys = buildEntities(PACK_ENTITIES, v, ALL_GROUPS).map((d) => d.key);
+    assert.equal(keys.filter((k) => /^cell_\d\d$/.test(k)).length, 8);
+    assert.equal(keys.filter((k) => /^cell_\d\d_resistance$/.test(k)).length, 8);
+    assert.deepEqual(
+      keys.filter((k) => k.startsWith('temperature_')),
+      ['temperature_mos', 'temperature_4'],
+    );
+    assert.deepEqual(packState(v).temps, { mos: 30, t4: 20 });
+  });
+
+  it('groups switch entities off; core entities stay; settings and device info only once known', () => {
+    const none: EntityGroups = { cells: false, resistances: false, temperatures: false, details: false, device: false, energy: false };
+    const core = buildEntities(PACK_ENTITIES, view(), none).map((d) => d.key);
+    assert.deepEqual(core, [
+      'voltage', 'current', 'power', 'soc', 'soh', 'remaining_capacity', 'full_capacity', 'stored_energy', 'cycles',
+      'cell_min', 'cell_max', 'cell_delta', 'balancing_current', 'balancing', 'charging_mos', 'discharging_mos',
+      'precharging', 'heating', 'alarm',
+    ]);
+    const early = view({ identity: { serialNumber: null, model: null, hardwareVersion: null, softwareVersion: null, name: null }, settings: null, info: null });
+    const keys = buildEntities(PACK_ENTITIES, early, ALL_GROUPS).map((d) => d.key);
+    assert.equal(keys.filter((k) => k.startsWith('setting_')).length, 0);
+    assert.deepEqual(keys.filter((k) => ['model', 'firmware', 'serial', 'manufacturing_date'].includes(k)), []);
+    assert.ok(!('settings' in packState(early)));
+    assert.deepEqual(packState(early).device, {});
+  });
+
+  it('Ah sensors have no device class; every enum has options; alarm entities cover bits 0–28', () => {
+    const defs = buildEntities(PACK_ENTITIES, view(), ALL_GROUPS);
+    for (const d of defs.filter((x: EntityDef) => x.unit === 'Ah')) assert.equal(d.deviceClass, undefined, d.key);
+    for (const d of defs.filter((x) => x.deviceClass === 'enum')) assert.ok(d.options && d.options.length > 0);
+    assert.deepEqual(HA_ALARMS.map((a) => a.bit), Array.from({ length: 29 }, (_, i) => i));
+    assert.ok(defs.some((d) => d.key === 'alarm_discharge_ocp_2' && jsonRef(d.path) === 'value_json.alarms.dischargeOcp2'));
+  });
+
+  it('device-based form: one payload with dev/o abbreviations, shared topics and cmps', () => {
+    const v = view();
+    const defs = buildEntities(PACK_ENTITIES, v, ALL_GROUPS);
+    const p = deviceConfigPayload(announcement(v), defs, { cell_17: 'sensor' });
+    assert.deepEqual(p.dev, { ids: [`jkbms_${SERIAL}`], name: 'JK-PB Battery 2', mf: 'Jikong', mdl: 'JK_PB2A16S20P', sw: '15.38', hw: '15A', sn: SERIAL });
+    assert.deepEqual(p.o, { name: '@jkpb/node-red-jkbms', sw: '0.1.0', url: 'https://github.com/jkpb/node-red-jkbms' });
+    assert.equal(p.state_topic, `jkbms/bus1/${SERIAL}/state`);
+    assert.equal(p.availability_mode, 'all');
+    assert.equal(p.qos, 1);
+    const cmps = p.cmps as Record<string, Record<string, unknown>>;
+    assert.equal(Object.keys(cmps).length, defs.length + 1);
+    assert.deepEqual(cmps.voltage, {
+      p: 'sensor',
+      name: 'Voltage',
+      unique_id: `jkbms_${SERIAL}_voltage`,
+      default_entity_id: `sensor.jkbms_${SERIAL}_voltage`,
+      device_class: 'voltage',
+      unit_of_measurement: 'V',
+      state_class: 'measurement',
+      suggested_display_precision: 2,
+      value_template: '{{ value_json.voltage }}',
+      expire_after: 120,
+    });
+    assert.deepEqual(cmps.cell_17, { p: 'sensor' }); // a dropped component is removed with its platform only
+    assert.ok(!('object_id' in cmps.voltage!));
+  });
+
+  it('lowercases default_entity_id for serials with capitals, keeps unique_id as is', () => {
+    const v = view();
+    const a = announcement(v, 'jkbms_506177F49000674');
+    const c = entityConfig(a, buildEntities(PACK_ENTITIES, v, ALL_GROUPS)[0]!);
+    assert.equal(c.unique_id, 'jkbms_506177F49000674_voltage');
+    assert.equal(c.default_entity_id, 'sensor.jkbms_506177f49000674_voltage');
+  });
+
+  it('names the device after its own BMS name, never after its model or serial', () => {
+    const id = (name: string | null) => ({ serialNumber: SERIAL, model: 'JK_PB2A16S20P', hardwareVersion: null, softwareVersion: null, name });
+    assert.equal(packDeviceName(view({ identity: id('Garage rack 1'), info: null })), 'JK-PB Garage rack 1');
+    assert.equal(packDeviceName(view({ identity: id('JK_PB2A16S20P'), info: null })), 'JK-PB Battery 2');
+    assert.equal(packDeviceName(view({ identity: id(SERIAL), info: null })), 'JK-PB Battery 2');
+    assert.equal(packDeviceName(view({ identity: id('  '), info: null })), 'JK-PB Battery 2');
+    const provisional = packDevice('jkbms_bus_2', view({ identity: { serialNumber: null, model: null, hardwareVersion: null, softwareVersion: null, name: null }, info: null }));
+    assert.deepEqual(provisional, { identifiers: ['jkbms_bus_2'], name: 'JK-PB Battery 2', manufacturer: 'Jikong' });
+  });
+
+  it('converts the YYMMDD manufacturing date to ISO, or null', () => {
+    assert.equal(isoManufacturingDate('231118'), '2023-11-18');
+    assert.equal(isoManufacturingDate(' 251101 '), '2025-11-01');
+    assert.equal(isoManufacturingDate('231318'), null);
+    assert.equal(isoManufacturingDate('230230'), null);
+    assert.equal(isoManufacturingDate('abc'), null);
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * Synthetic `jkbms` node messages for the Home Assistant tests (the jkbms node is built in
+ * parallel; these follow the input contract: msg.topic, msg.payload, msg.bms). Live values
+ * are the protocol reference's synthetic test vector (§3.6), at address 2 unless overridden.
+ */
+import type { InfoPayload, LivePayload, SettingsPayload } from '../../src/protocol/types';
+
+export const BUS_ID = 'a1b2c3d4e5f60718';
+export const BUS_NAME = 'bus1';
+export const SERIAL = '4062840158';
+
+export interface Bms {
+  bus: string;
+  busId: string;
+  address: number;
+  serialNumber: string | null;
+  model: string | null;
+  hardwareVersion: string | null;
+  softwareVersion: string | null;
+  name: string | null;
+}
+
+export function bms(address = 2, known = false, over: Partial<Bms> = {}): Bms {
+  return {
+    bus: BUS_NAME,
+    busId: BUS_ID,
+    address,
+    serialNumber: known ? SERIAL : null,
+    model: known ? 'JK_PB2A16S20P' : null,
+    hardwareVersion: known ? '15A' : null,
+    softwareVersion: known ? '15.38' : null,
+    name: known ? 'JK_PB2A16S20P' : null,
+    ...over,
+  };
+}
+
+const CELLS = [3.301, 3.305, 3.299, 3.302, 3.3, 3.304, 3.298, 3.303, 3.301, 3.3, 3.302, 3.299, 3.305, 3.301, 3.3, 3.302];
+const RES = [0.074, 0.075, 0.071, 0.073, 0.076, 0.072, 0.07, 0.074, 0.075, 0.073, 0.072, 0.074, 0.071, 0.076, 0.073, 0.075];
+
+export function live(address = 2, over: Partial<LivePayload> = {}): LivePayload {
+  const cells = over.cells ?? CELLS;
+  return {
+    type: 'live',
+    address,
+    voltage: 52.822,
+    current: -12.345,
+    power: -652.087,
+    soc: 47,
+    soh: 98,
+    remainingAh: 131.6,
+    fullChargeAh: 280,
+    cycles: 57,
+    cycleAh: 15234.567,
+    cells,
+    cellCount: cells.length,
+    cellMask: 2 ** cells.length - 1,
+    cellMin: 3.298,
+    cellMax: 3.305,
+    cellAvg: 3.301,
+    cellDelta: 0.007,
+    cellMinIndex: 7,
+    cellMaxIndex: 2,
+    cellResistances: over.cellResistances ?? RES.slice(0, cells.length).concat(Array(Math.max(0, cells.length - RES.length)).fill(0.07)),
+    wireResistanceAlarmMask: 0,
+    temperatures: { mos: 25.3, t1: 21.5, t2: -3.5, t3: null, t4: null, t5: null },
+    temperatureSensorMask: 0x07,
+    balancingCurrent: 0.15,
+    balancing: 'discharge',
+    chargingMos: true,
+    dischargingMos: true,
+    precharging: false,
+    heating: false,
+    heatingCurrent: 0,
+    alarms: ['cellUvp', 'dischargeMos'],
+    alarmMask: 0x00020800,
+    userAlarm: 0,
+    userAlarm2: 0,
+    runtime: 12345678,
+    dischargeOcpReleaseTime: 0,
+    dischargeScpReleaseTime: 0,
+    chargeOcpReleaseTime: 0,
+    chargeScpReleaseTime: 0,
+    cellUvpReleaseTime: 0,
+    cellOvpReleaseTime: 0,
+    emergency: false,
+    emergencyTime: 0,
+    dischargeCurrentCorrection: 915,
+    chargeCurrentSensorVoltage: 0,
+    dischargeCurrentSensorVoltage: 0,
+    voltageCorrection: 3,
+    balancerChargePwm: 0,
+    balancerDischargePwm: 216,
+    voltageLowRes: 52.82,
+    chargerPlugged: false,
+    systemUptime: 1000,
+    pvdTime: 0,
+    rtcTime: 1000,
+    logCount: 0,
+    sleepCountdown: 86400,
+    pclActive: false,
+    chemistryCode: 0,
+    chargeStage: 'bulk',
+    chargeStageTime: 10,
+    dry1: false,
+    dry2: false,
+    ...over,
+  };
+}
+
+export function settings(address = 2, over: Partial<SettingsPayload> = {}): SettingsPayload {
+  return {
+    type: 'settings',
+    address,
+    smartSleepVoltage: 3.3,
+    cellUvp: 2.8,
+    cellUvpRecovery: 2.9,
+    cellOvp: 3.65,
+    cellOvpRecovery: 3.55,
+    balanceTriggerVoltage: 0.005,
+    cellSoc100Voltage: 3.45,
+    cellSoc0Voltage: 2.9,
+    cellRequestChargeVoltage: 3.45,
+    cellRequestFloatVoltage: 3.375,
+    powerOffVoltage: 2.6,
+    maxChargeCurrent: 100,
+    chargeOcpDelay: 30,
+    chargeOcpRecoveryTime: 60,
+    maxDischargeCurrent: 150,
+    dischargeOcpDelay: 300,
+    dischargeOcpRecoveryTime: 60,
+    scpRecoveryTime: 5,
+    maxBalanceCurrent: 2,
+    chargeOtp: 70,
+    chargeOtpRecovery: 60,
+    dischargeOtp: 70,
+    dischargeOtpRecovery: 60,
+    chargeUtp: 0,
+    chargeUtpRecovery: 5,
+    mosOtp: 100,
+    mosOtpRecovery: 80,
+    cellCount: 16,
+    chargingEnabled: true,
+    dischargingEnabled: true,
+    balancingEnabled: true,
+    nominalCapacityAh: 280,
+    scpDelay: 0.0015,
+    balanceStartVoltage: 3.4,
+    wireResistances: RES,
+    deviceAddress: address,
+    prechargeTime: 2,
+    switchMask: 0,
+    heatingEnabled: false,
+    disableTemperatureSensors: false,
+    gpsHeartbeat: false,
+    portRs485: true,
+    displayAlwaysOn: false,
+    specialCharger: false,
+    smartSleep: false,
+    disablePclModule: false,
+    timedStoredData: false,
+    chargingFloatMode: true,
+    emergencyButton: false,
+    dryContactIntermittent: false,
+    dischargeOcp2: false,
+    dischargeOcp3: false,
+    gpsLockedCharging: false,
+    gpsLockedDischarging: false,
+    heatingStartTemperature: 60,
+    heatingStopTemperature: 50,
+    smartSleepDelay: 86400,
+    dataFieldEnable0: 0,
+    dischargeUtp: -20,
+    dischargeUtpRecovery: -10,
+    ...over,
+  };
+}
+
+export function info(address = 2, over: Partial<InfoPayload> = {}): InfoPayload {
+  return {
+    type: 'info',
+    address,
+    vendorId: 'JK_PB2A16S20P',
+    hardwareVersion: '15A',
+    softwareVersion: '15.38',
+    uptime: 5000000,
+    powerOnCount: 12,
+    deviceName: 'JK_PB2A16S20P',
+    devicePasscode: '1234',
+    manufacturingDate: '231118',
+    serialNumber: SERIAL,
+    userData: 'user',
+    setupPasscode: '123457',
+    userData2: '',
+    uart1Protocol: 1,
+    canProtocol: 0,
+    uart1ProtocolEnable: 1,
+    hardwareOption: '',
+    canProtocolEnable: 0,
+    uart2Protocol: 0,
+    uart2ProtocolEnable: 1,
+    lcdBuzzerTrigger: 0,
+    dry1Trigger: 0,
+    dry2Trigger: 0,
+    uartProtocolLibraryVersion: 1,
+    lcdBuzzerTriggerValue: 0,
+    lcdBuzzerReleaseValue: 0,
+    dry1TriggerValue: 0,
+    dry1ReleaseValue: 0,
+    dry2TriggerValue: 0,
+    dry2ReleaseValue: 0,
+    dataStoredPeriod: 0,
+    rcvTime: 0,
+    rfvTime: 0,
+    canProtocolLibraryVersion: 0,
+    emergencyDurationRaw: 0,
+    uart3Protocol: 0,
+    reBulkSoc: 90,
+    ...over,
+  };
+}
+
+type Payload = LivePayload | SettingsPayload | InfoPayload | { type: 'availability'; address: number; online: boolean };
+
+/** A message as the jkbms node emits it. */
+export function msg(payload: Payload, b: Bms = bms(payload.address ?? 2)): { topic: string; payload: Payload; bms: Bms } {
+  return { topic: `${b.bus}/${b.address}/${payload.type}`, payload, bms: b };
+}
+
+export function availability(address: number, online: boolean) {
+  return { type: 'availability' as const, address, online };
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { HaInputError, parseInput } from '../../src/ha/input';
+import { availability, bms, info, live, msg, SERIAL, settings } from './ha-fixtures';
+
+function fails(m: unknown, code: string, field?: string): void {
+  assert.throws(
+    () => parseInput(m as Parameters<typeof parseInput>[0]),
+    (e: unknown) => {
+      assert.ok(e instanceof HaInputError);
+      assert.equal(e.code, code);
+      assert.equal(e.field, field);
+      return true;
+    },
+  );
+}
+
+const clone = <T>(x: T): T => structuredClone(x);
+
+describe('HA node input checks', () => {
+  it('classifies jkbms messages, with the identity from msg.bms and the frame time', () => {
+    const m = { ...msg(live()), frame: { source: 'sniff', ts: 1_700_000_000_000 } };
+    const r = parseInput(m);
+    assert.equal(r.kind, 'live');
+    if (r.kind !== 'live') return;
+    assert.equal(r.at, 1_700_000_000_000);
+    assert.deepEqual(r.bms, {
+      bus: 'bus1',
+      busId: 'a1b2c3d4e5f60718',
+      address: 2,
+      identity: { serialNumber: null, model: null, hardwareVersion: null, softwareVersion: null, name: null },
+    });
+    const plain = parseInput(msg(live()));
+    assert.ok(plain.kind === 'live' && plain.at === null);
+    assert.equal(parseInput(msg(settings(), bms(2, true))).kind, 'settings');
+    const i = parseInput(msg(info(), bms(2, true)));
+    assert.ok(i.kind === 'info' && i.bms.identity.serialNumber === SERIAL);
+    assert.deepEqual(parseInput(msg(availability(2, false))), { kind: 'availability', bms: r.bms, online: false });
+  });
+
+  it("recognises HA's status message (string or Buffer) on a topic ending in /status", () => {
+    assert.deepEqual(parseInput({ topic: 'homeassistant/status', payload: 'online' }), { kind: 'birth', online: true });
+    assert.deepEqual(parseInput({ topic: 'ha/status', payload: Buffer.from('online\n') }), { kind: 'birth', online: true });
+    assert.deepEqual(parseInput({ topic: 'homeassistant/status', payload: 'offline' }), { kind: 'birth', online: false });
+    fails({ topic: 'homeassistant/status', payload: 'hello' }, 'unknown-input');
+    fails({ topic: 'homeassistant/state', payload: 'online' }, 'unknown-input');
+  });
+
+  it('parses remove commands', () => {
+    assert.deepEqual(parseInput({ payload: { command: 'remove', address: 3 } }), { kind: 'remove', target: { address: 3 } });
+    assert.deepEqual(parseInput({ payload: { command: 'remove', serialNumber: ' 123 ' } }), { kind: 'remove', target: { serialNumber: '123' } });
+    assert.deepEqual(parseInput({ payload: { command: 'remove', address: 'all' } }), { kind: 'remove', target: { all: true } });
+    fails({ payload: { command: 'remove' } }, 'bad-command', 'msg.payload');
+    fails({ payload: { command: 'remove', address: 16 } }, 'bad-command', 'msg.payload.address');
+    fails({ payload: { command: 'remove', serialNumber: '' } }, 'bad-command', 'msg.payload.serialNumber');
+    fails({ payload: { command: 'purge', address: 1 } }, 'bad-command', 'msg.payload.command');
+  });
+
+  it('names the first bad field of a malformed message', () => {
+    fails({ payload: 'hello' }, 'unknown-input');
+    fails({ payload: live() }, 'unknown-input'); // no msg.bms
+    fails({ ...msg(live()), payload: { ...live(), type: 'bank' } }, 'unsupported-type', 'msg.payload.type');
+    fails({ ...msg(live()), bms: 'x' }, 'bad-field', 'msg.bms');
+    fails({ ...msg(live()), bms: { ...bms(), address: 16 } }, 'bad-field', 'msg.bms.address');
+    fails({ ...msg(live()), bms: { ...bms(), busId: '' } }, 'bad-field', 'msg.bms.busId');
+    fails({ ...msg(live()), bms: { ...bms(), serialNumber: 42 } }, 'bad-field', 'msg.bms.serialNumber');
+    fails(msg(live(3), bms(2)), 'bad-field', 'msg.payload.address'); // payload says 3, msg.bms says 2
+
+    const nanCell = clone(live());
+    nanCell.cells[3] = Number.NaN;
+    fails(msg(nanCell), 'bad-field', 'msg.payload.cells[3]');
+    fails(msg({ ...live(), cellCount: 15 }), 'bad-field', 'msg.payload.cellCount');
+    fails(msg({ ...live(), cells: [], cellCount: 0, cellResistances: [] }), 'bad-field', 'msg.payload.cells');
+    fails(msg({ ...live(), cellResistances: [0.07] }), 'bad-field', 'msg.payload.cellResistances');
+    fails(msg({ ...live(), voltage: '53' as unknown as number }), 'bad-field', 'msg.payload.voltage');
+    fails(msg({ ...live(), temperatures: { ...live().temperatures, t2: Number.POSITIVE_INFINITY } }), 'bad-field', 'msg.payload.temperatures.t2');
+    fails(msg({ ...live(), balancing: 'both' as 'off' }), 'bad-field', 'msg.payload.balancing');
+    fails(msg({ ...live(), alarmMask: -1 }), 'bad-field', 'msg.payload.alarmMask');
+    fails(msg({ ...settings(), chargingEnabled: 1 as unknown as boolean }), 'bad-field', 'msg.payload.chargingEnabled');
+    fails(msg({ ...info(), serialNumber: null as unknown as string }), 'bad-field', 'msg.payload.serialNumber');
+    fails(msg({ ...availability(2, true), online: 'yes' as unknown as boolean }), 'bad-field', 'msg.payload.online');
+  });
+
+  it('accepts a payload whose address is null (unknown) and a live frame without msg.frame', () => {
+    const r = parseInput(msg(live(2, { address: null })));
+    assert.equal(r.kind, 'live');
+  });
+});

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Node, NodeAPI } from 'node-red';
 import type { Clock } from '../../bus/clock';
+import { BusEngine } from '../../bus/engine';
 import { claimPort, portKey } from '../../bus/port-registry';
 import { SerialTransport } from '../../bus/serial';
 import { TcpTransport } from '../../bus/tcp';
@@ -84,9 +85,6 @@ export const busFactories: BusFactories = {
       : new TcpTransport({ host: spec.host, port: spec.port, ...(log ? { log } : {}) });
   },
   createEngine(transport, options, deps) {
-    const { BusEngine } = require('../../bus/engine') as {
-      BusEngine: new (t: Transport, o: Partial<BusOptions>, d: EngineDeps) => BusEngineApi;
-    };
     return new BusEngine(transport, options, deps);
   },
 };
@@ -136,6 +134,7 @@ export class BusController extends EventEmitter implements BusHandle {
   private stopping: Promise<void> = Promise.resolve();
   private closed = false;
   private lastError = '';
+  private retryMs: number | null = null;
 
   /** Throws (TypeError) when the transport settings are unusable. */
   constructor(opts: BusControllerOptions) {
@@ -235,13 +234,17 @@ export class BusController extends EventEmitter implements BusHandle {
     for (const [ev, fn] of handlers) engine.on(ev, fn);
     const onError = (err: Error): void => this.reportError(err);
     const onReconnect = (info: { delayMs: number }): void => {
+      this.retryMs = info.delayMs;
       if (!transport.isOpen()) this.opts.onPhase({ phase: 'down', retryMs: info.delayMs });
     };
     engine.on('error', onError);
+    // The transport reports each distinct failure once (ENOENT, ECONNREFUSED...) until the link is up again.
+    transport.on('error', onError);
     transport.on('reconnect', onReconnect);
     this.detach = () => {
       for (const [ev, fn] of handlers) engine.off(ev, fn);
       engine.off('error', onError);
+      transport.off('error', onError);
       transport.off('reconnect', onReconnect);
     };
     this.opts.onPhase({ phase: 'connecting' });
@@ -314,9 +317,10 @@ export class BusController extends EventEmitter implements BusHandle {
       return;
     }
     if (!status.connected) {
-      this.opts.onPhase({ phase: 'down', retryMs: null });
+      this.opts.onPhase({ phase: 'down', retryMs: this.retryMs });
       return;
     }
+    this.retryMs = null;
     this.lastError = '';
     const packs = status.packs.filter((p) => !p.isMaster);
     this.opts.onPhase({

@@ -14,7 +14,7 @@ import type { WireNode } from './wire';
  * 'fragment' splits a packet into 2–4 pieces written FRAGMENT_GAP_MS apart; 'coalesce' holds a
  * packet back and sends it together with the next one (at most COALESCE_HOLD_MS later).
  */
-export const PACK_IDLE_MS = 3;
+export const PACK_IDLE_MS = 10;
 export const PACK_MAX_BYTES = 1460;
 export const FRAGMENT_GAP_MS = 5;
 export const COALESCE_HOLD_MS = 250;

@@ -61,34 +61,38 @@ export interface SocatPair {
 
 /**
  * Start `socat` with two linked ptys: `hostPath` (a symlink created by socat) for the host,
- * and a private one for the simulator. Resolves when both links exist.
+ * and a private one for the simulator. Resolves once socat runs its transfer loop.
  */
 export async function startSocat(hostPath: string, timeoutMs = 5000): Promise<SocatPair> {
   const dir = mkdtempSync(join(tmpdir(), 'jkbms-sim-'));
   const simPath = join(dir, 'sim');
-  const child = spawn('socat', [`pty,raw,echo=0,link=${hostPath}`, `pty,raw,echo=0,link=${simPath}`], {
+  const child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${hostPath}`, `pty,raw,echo=0,link=${simPath}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let failure: string | null = null;
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.once('error', (err) => (failure = `cannot start socat (${err.message}); install socat to use --pty`));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  child.once('exit', (code, signal) => (failure ??= `socat exited (${signal ?? code})`));
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const late = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(late);
+    }
     rmSync(dir, { recursive: true, force: true });
   };
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (existsSync(hostPath) && existsSync(simPath)) return { hostPath, simPath, stop };
-    const failed = await Promise.race([spawnError, exited.then(() => null), new Promise<undefined>((r) => setTimeout(r, 20))]);
-    if (failed instanceof Error) {
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`sim: cannot start socat (${failed.message}); install socat to use --pty`, { cause: failed });
-    }
-    if (failed === null || Date.now() > deadline) {
+  while (!(stderr.includes('starting data transfer loop') && existsSync(hostPath) && existsSync(simPath))) {
+    if (failure !== null || Date.now() > deadline) {
+      const why = failure ?? `not ready after ${timeoutMs} ms`;
       await stop();
-      throw new Error(`sim: socat could not create ${hostPath}${stderr ? `: ${stderr.trim()}` : ''}`);
+      const detail = stderr.trim().split('\n').filter((l) => / E /.test(l)).join('; ');
+      throw new Error(`sim: ${why}${detail ? `: ${detail}` : ''} (creating ${hostPath})`);
     }
+    await new Promise((r) => setTimeout(r, 10));
   }
+  return { hostPath, simPath, stop };
 }

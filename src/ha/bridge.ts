@@ -125,6 +125,11 @@ export class HaBridge {
     this.persistAnnounced();
   }
 
+  /** What `persist` would store now (energy counters and the announced registry). */
+  stored(): { energy: Record<string, EnergySnapshot>; announced: Record<string, AnnouncedDevice> } {
+    return { energy: Object.fromEntries(this.energy), announced: structuredClone(this.announced) };
+  }
+
   /** Messages to publish when the node starts: the bridge is online. */
   start(): MqttMessage[] {
     return [this.bridgeOnline()];

@@ -38,7 +38,7 @@ const CELLS = [3.301, 3.305, 3.299, 3.302, 3.3, 3.304, 3.298, 3.303, 3.301, 3.3,
 const RES = [0.074, 0.075, 0.071, 0.073, 0.076, 0.072, 0.07, 0.074, 0.075, 0.073, 0.072, 0.074, 0.071, 0.076, 0.073, 0.075];
 
 export function live(address = 2, over: Partial<LivePayload> = {}): LivePayload {
-  const cells = over.cells ?? CELLS;
+  const cells = over.cells ?? [...CELLS];
   return {
     type: 'live',
     address,
@@ -145,7 +145,7 @@ export function settings(address = 2, over: Partial<SettingsPayload> = {}): Sett
     nominalCapacityAh: 280,
     scpDelay: 0.0015,
     balanceStartVoltage: 3.4,
-    wireResistances: RES,
+    wireResistances: [...RES],
     deviceAddress: address,
     prechargeTime: 2,
     switchMask: 0,

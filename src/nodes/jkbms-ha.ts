@@ -1,0 +1,192 @@
+/**
+ * `jkbms-ha`: Home Assistant MQTT discovery for the packs of `jkbms` nodes. Emits messages
+ * for the core `mqtt out` node ({ topic, payload, retain, qos }); we ship no MQTT client.
+ * The logic lives in src/ha (HaBridge) and src/energy; this file is the Node-RED glue:
+ * options, node context, status, errors.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { type Clock, realClock } from '../bus/clock';
+import { HaBridge, type PersistKey } from '../ha/bridge';
+import { topicPrefixProblem } from '../ha/ids';
+import { HaInputError, parseInput } from '../ha/input';
+import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos } from '../ha/types';
+
+interface JkbmsHaDef extends NodeDef {
+  discoveryPrefix: string;
+  baseTopic: string;
+  mode: DiscoveryMode;
+  groupCells: boolean;
+  groupResistances: boolean;
+  groupTemperatures: boolean;
+  groupDetails: boolean;
+  groupDevice: boolean;
+  groupEnergy: boolean;
+  expireAfter: number | string;
+  qos: number | string;
+  rateLimit: number | string;
+  energyMaxGap: number | string;
+}
+
+/** Our package name, version and project URL, for HA's origin block. */
+function readOrigin(): Origin {
+  try {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { name?: string; version?: string; homepage?: string };
+    const origin: Origin = { name: pkg.name ?? '@jkpb/node-red-jkbms', version: pkg.version ?? '0.0.0' };
+    if (pkg.homepage) origin.url = pkg.homepage.replace(/#.*$/, '');
+    return origin;
+  } catch {
+    return { name: '@jkpb/node-red-jkbms', version: '0.0.0' };
+  }
+}
+
+const ORIGIN = readOrigin();
+
+/** Node options → HaOptions, or the i18n key of the first invalid option. */
+function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string } {
+  const discoveryPrefix = String(c.discoveryPrefix ?? 'homeassistant').trim();
+  const baseTopic = String(c.baseTopic ?? 'jkbms').trim();
+  const num = (v: unknown, dflt: number): number => (v === '' || v === undefined || v === null ? dflt : Number(v));
+  const expireAfter = num(c.expireAfter, 120);
+  const qos = num(c.qos, 1);
+  const rateLimit = num(c.rateLimit, 0);
+  const energyMaxGap = num(c.energyMaxGap, 60);
+  if (topicPrefixProblem(discoveryPrefix)) return { error: 'bad-topic', option: 'discoveryPrefix' };
+  if (topicPrefixProblem(baseTopic)) return { error: 'bad-topic', option: 'baseTopic' };
+  if (c.mode !== undefined && c.mode !== 'entity' && c.mode !== 'device') return { error: 'bad-option', option: 'mode' };
+  if (!Number.isInteger(expireAfter) || expireAfter < 0) return { error: 'bad-option', option: 'expireAfter' };
+  if (qos !== 0 && qos !== 1 && qos !== 2) return { error: 'bad-option', option: 'qos' };
+  if (!Number.isFinite(rateLimit) || rateLimit < 0) return { error: 'bad-option', option: 'rateLimit' };
+  if (!Number.isFinite(energyMaxGap) || energyMaxGap <= 0) return { error: 'bad-option', option: 'energyMaxGap' };
+  const on = (v: unknown) => v !== false;
+  return {
+    discoveryPrefix,
+    baseTopic,
+    mode: c.mode ?? 'entity',
+    groups: {
+      cells: on(c.groupCells),
+      resistances: on(c.groupResistances),
+      temperatures: on(c.groupTemperatures),
+      details: on(c.groupDetails),
+      device: on(c.groupDevice),
+      energy: on(c.groupEnergy),
+    },
+    expireAfter,
+    qos: qos as Qos,
+    rateLimit,
+    energyMaxGap,
+    origin: ORIGIN,
+  };
+}
+
+/**
+ * State handed from a closing node to its next instance in this process. Without a
+ * configured context store, Node-RED deletes a node's context whenever the node is stopped,
+ * so a redeploy would otherwise reset the energy counters.
+ */
+const carried = new Map<string, { energy: unknown; announced: unknown }>();
+
+const toNodeMsg = (m: MqttMessage): NodeMessage => ({ topic: m.topic, payload: m.payload, retain: m.retain, qos: m.qos }) as NodeMessage;
+
+export = function (RED: NodeAPI) {
+  function JkbmsHaNode(this: Node, config: JkbmsHaDef) {
+    RED.nodes.createNode(this, config);
+
+    const opts = haOptions(config);
+    if ('error' in opts) {
+      this.error(RED._(`jkbms-ha.errors.${opts.error}`, { option: opts.option }), {});
+      this.status({ fill: 'red', shape: 'dot', text: 'jkbms-ha.status.config-error' });
+      this.on('input', (_msg, _send, done) => done());
+      return;
+    }
+
+    // Timer callbacks must never throw into the event loop: report through this.error instead.
+    const clock: Clock = {
+      now: () => realClock.now(),
+      clearTimeout: (h) => realClock.clearTimeout(h),
+      setTimeout: (fn, ms) =>
+        realClock.setTimeout(() => {
+          try {
+            fn();
+          } catch (err) {
+            this.error(err, {});
+          }
+        }, ms),
+    };
+
+    const ctx = this.context();
+    const bridge = new HaBridge(opts, {
+      clock,
+      wallNow: () => Date.now(),
+      publish: (msgs) => this.send([msgs.map(toNodeMsg)]),
+      persist: (key: PersistKey, value: unknown) =>
+        ctx.set(key, value, (err?: Error) => {
+          if (err) this.error(err, {});
+        }),
+    });
+
+    let lastStatus = '';
+    const updateStatus = () => {
+      const { packs, offline } = bridge.counts();
+      const s =
+        packs === 0
+          ? { fill: 'yellow' as const, shape: 'ring' as const, text: 'jkbms-ha.status.waiting' }
+          : offline === 0
+            ? { fill: 'green' as const, shape: 'dot' as const, text: RED._('jkbms-ha.status.packs', { count: packs }) }
+            : { fill: 'yellow' as const, shape: 'dot' as const, text: RED._('jkbms-ha.status.packs-offline', { count: packs, offline }) };
+      const key = JSON.stringify([s, packs, offline]);
+      if (key !== lastStatus) {
+        lastStatus = key;
+        this.status(s);
+      }
+    };
+    updateStatus();
+
+    // Restore energy counters and the announced-config registry: from the node context
+    // (default store; persistent when settings.js configures contextStorage), else from the
+    // previous instance of this node in this process (a redeploy).
+    const previous = carried.get(this.id);
+    carried.delete(this.id);
+    ctx.get('energy', (err1: Error, energy: unknown) => {
+      ctx.get('announced', (err2: Error, announced: unknown) => {
+        const err = err1 ?? err2;
+        if (err) this.error(err, {});
+        const inContext = !err && (energy !== undefined || announced !== undefined);
+        bridge.restore(inContext ? { energy, announced } : (previous ?? {}));
+      });
+    });
+
+    // The bridge is online: sent once the flow is wired (the broker node's Birth message
+    // should say the same on reconnects; see the help).
+    const startTimer = clock.setTimeout(() => this.send([bridge.start().map(toNodeMsg)]), 0);
+
+    this.on('input', (msg, send, done) => {
+      try {
+        const out = bridge.handle(parseInput(msg));
+        if (out.length) send([out.map(toNodeMsg)]);
+        updateStatus();
+        done();
+      } catch (err) {
+        if (err instanceof HaInputError) {
+          done(new Error(RED._(`jkbms-ha.errors.${err.code}`, { field: err.field ?? '' })));
+        } else {
+          done(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+    });
+
+    this.on('close', (removed: boolean, done: () => void) => {
+      try {
+        clock.clearTimeout(startTimer);
+        bridge.stop();
+        if (removed) carried.delete(this.id);
+        else carried.set(this.id, bridge.stored());
+      } finally {
+        done();
+      }
+    });
+  }
+
+  RED.nodes.registerType('jkbms-ha', JkbmsHaNode);
+};

@@ -41,7 +41,8 @@ export = function (RED: NodeAPI): void {
             : null;
     if (problem || !bus || defTarget === null || defKind === null) {
       node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms-request.status.config') : t('jkbms-request.status.no-bus') });
-      node.error(problem, {});
+      // After the flow has started, so Catch nodes created after this node see it.
+      setImmediate(() => node.error(problem, {}));
       node.on('input', (_msg, _send, done) => done(new Error(problem ?? 'misconfigured')));
       return;
     }

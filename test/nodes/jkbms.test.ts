@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import helper from 'node-red-node-test-helper';
+import { BusSimulator, type SimHostEndpoint } from '../../src/sim';
+import { busFactories, type BusFactories } from '../../src/nodes/lib/bus';
+import { liveSummary } from '../../src/nodes/lib/message';
+import busNode = require('../../src/nodes/jkbms-bus');
+import packNode = require('../../src/nodes/jkbms');
+
+helper.init(require.resolve('node-red'));
+const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+
+type Msg = Record<string, any>;
+
+export function busConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id: 'bus1', type: 'jkbms-bus', name: 'bank', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
+    responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over };
+}
+
+function packConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id: 'p1', type: 'jkbms', z: 't1', bus: 'bus1', address: 1, serial: '', emitLive: true, emitSettings: true, emitInfo: true,
+    emitAvailability: true, rate: 'all', interval: 10, wires: [['out']], ...over };
+}
+
+/** Status calls made by this node (test-helper's spies are shared by all nodes). */
+function statuses(node: any): Record<string, string>[] {
+  return node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
+}
+const lastStatus = (node: any) => statuses(node).at(-1);
+
+async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('jkbms node (test-helper + in-process simulator)', function () {
+  this.timeout(40_000);
+  let sim: BusSimulator;
+  let endpoints: SimHostEndpoint[];
+  const saved: BusFactories = { ...busFactories };
+
+  async function load(nodes: Record<string, unknown>[], packs = [1, 2, 3]) {
+    sim = new BusSimulator({ packs, seed: 7 });
+    sim.start();
+    await helper.load([busNode, packNode, catchNode], [
+      { id: 't1', type: 'tab' },
+      ...nodes,
+      { id: 'out', type: 'helper', z: 't1' },
+      { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 't1' },
+    ]);
+    const got: Msg[] = [];
+    const errors: Msg[] = [];
+    helper.getNode('out').on('input', (m: Msg) => got.push(m));
+    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
+    return { got, errors };
+  }
+
+  beforeEach(async () => {
+    endpoints = [];
+    busFactories.createTransport = () => {
+      const t = sim.createHostEndpoint();
+      endpoints.push(t);
+      return t;
+    };
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    Object.assign(busFactories, saved);
+    await sim.stop();
+  });
+
+  it('sends live, settings and info of its pack with topic, payload, bms and frame', async () => {
+    const { got } = await load([busConfig(), packConfig()]);
+    await until(() => (['live', 'settings', 'info'] as const).every((k) => got.some((m) => m.payload.type === k)), 20_000, 'all three kinds');
+    const info = got.find((m) => m.payload.type === 'info')!;
+    assert.equal(info.topic, 'bank/1/info');
+    assert.equal(info.payload.serialNumber, sim.pack(1).serialNumber);
+    assert.deepEqual(info.bms, {
+      bus: 'bank', busId: 'bus1', address: 1, serialNumber: sim.pack(1).serialNumber, model: info.payload.vendorId,
+      hardwareVersion: info.payload.hardwareVersion, softwareVersion: info.payload.softwareVersion, name: info.payload.deviceName || null,
+    });
+    assert.equal(info.frame.source, 'poll');
+    assert.ok(Math.abs(info.frame.ts - Date.now()) < 30_000);
+    const live = got.find((m) => m.payload.type === 'live')!;
+    assert.equal(live.topic, 'bank/1/live');
+    assert.equal(live.payload.address, 1);
+    assert.equal(live.payload.cells.length, live.payload.cellCount);
+    assert.ok(got.every((m) => m.topic.startsWith('bank/1/')), 'only pack 1');
+    const settings = got.find((m) => m.payload.type === 'settings')!;
+    assert.equal(settings.topic, 'bank/1/settings');
+    // the status is the summary of the last live frame
+    const node = helper.getNode('p1') as any;
+    const lastLive = [...got].reverse().find((m) => m.payload.type === 'live')!;
+    await until(() => lastStatus(node)?.fill === 'green', 5000, 'green status');
+    const st = lastStatus(node)!;
+    assert.equal(st.shape, 'dot');
+    assert.match(st.text, /^\d{1,3}% \d+\.\dV -?\d+\.\dA$/);
+    assert.ok(st.text.length < 20);
+    assert.ok(got.some((m) => m.payload.type === 'live' && liveSummary(m.payload) === st.text) || liveSummary(lastLive.payload) === st.text);
+  });
+
+  it('learns the serial number into node context and reports availability', async () => {
+    const { got } = await load([busConfig(), packConfig({ emitSettings: false, emitLive: false })]);
+    await until(() => got.some((m) => m.payload.type === 'info'), 20_000, 'info');
+    const node = helper.getNode('p1') as any;
+    assert.deepEqual(node.context().get('jkbms-learned-serial'), { address: 1, serial: sim.pack(1).serialNumber });
+    const avail = got.find((m) => m.payload.type === 'availability')!;
+    assert.deepEqual(avail.payload, { type: 'availability', address: 1, online: true });
+    assert.equal(avail.topic, 'bank/1/availability');
+    assert.ok(got.every((m) => m.payload.type !== 'live' && m.payload.type !== 'settings'), 'live and settings switched off');
+  });
+
+  it('a pack going silent turns the status red and sends online:false', async function () {
+    this.timeout(60_000);
+    const { got } = await load([busConfig({ offlineAfter: 5 }), packConfig({ address: 2, emitLive: false, emitSettings: false, emitInfo: false })]);
+    await until(() => got.some((m) => m.payload.online === true), 20_000, 'online');
+    sim.pack(2).setSilent(true);
+    const off = await until(() => got.find((m) => m.payload.online === false), 30_000, 'offline message');
+    assert.deepEqual(off.payload, { type: 'availability', address: 2, online: false });
+    const node = helper.getNode('p1') as any;
+    assert.deepEqual(lastStatus(node), { fill: 'red', shape: 'ring', text: 'jkbms.status.offline' });
+  });
+
+  it('follows a configured serial number to the address it is found at', async () => {
+    const probe = new BusSimulator({ packs: [1, 2, 3], seed: 7 });
+    const serial2 = probe.pack(2).serialNumber;
+    const { got } = await load([busConfig(), packConfig({ address: 1, serial: serial2 })]);
+    await until(() => got.some((m) => m.payload.type === 'live' && m.topic === 'bank/2/live'), 25_000, 'live of the pack at address 2');
+    const firstAt2 = got.findIndex((m) => m.topic.startsWith('bank/2/'));
+    assert.ok(got.slice(firstAt2).every((m) => m.topic.startsWith('bank/2/')), 'once found, only address 2');
+    assert.ok(got.every((m) => m.bms.serialNumber === null || m.bms.serialNumber === serial2));
+  });
+
+  it('re-requests a kind on input and replies with the input msg', async () => {
+    const { got, errors } = await load([busConfig(), packConfig({ emitLive: false, emitSettings: false, emitInfo: false, emitAvailability: false })]);
+    const node = helper.getNode('p1') as any;
+    await until(() => lastStatus(node)?.fill === 'green', 20_000, 'pack seen');
+    node.receive({ payload: 'settings', keep: 42 });
+    const reply = await until(() => got.find((m) => m.payload.type === 'settings'), 15_000, 'reply');
+    assert.equal(reply.keep, 42);
+    assert.equal(reply.topic, 'bank/1/settings');
+    assert.equal(reply.frame.source, 'poll');
+    assert.equal(got.length, 1, 'exactly one message: the answer is not sent twice');
+    assert.deepEqual(errors, []);
+  });
+
+  it('a bad input payload ends in a clear error that reaches the Catch node', async () => {
+    const { got, errors } = await load([busConfig(), packConfig()]);
+    helper.getNode('p1').receive({ payload: 'cells' });
+    const e = await until(() => errors[0], 5000, 'catch');
+    assert.equal(e.error.message, 'Error: jkbms.errors.bad-input');
+    assert.equal(e.error.source.id, 'p1');
+    assert.equal(e.payload, 'cells', 'the message is kept');
+    assert.ok(got.every((m) => m.payload !== 'cells'));
+  });
+
+  it('a request on a listen-only bus fails with a text that says what to change', async () => {
+    const { errors } = await load([busConfig({ mode: 'listen' }), packConfig()]);
+    await new Promise((r) => setTimeout(r, 300));
+    helper.getNode('p1').receive({ payload: 'info' });
+    const e = await until(() => errors[0], 5000, 'catch');
+    assert.match(e.error.message, /info request to pack 1 on bus "bank" failed: .*listen mode.*set its Mode to "auto" or "master"/);
+  });
+
+  it('without a bus it reports the problem and refuses input', async () => {
+    const { errors } = await load([busConfig(), packConfig({ bus: 'nope' })]);
+    const node = helper.getNode('p1') as any;
+    assert.deepEqual(statuses(node)[0], { fill: 'red', shape: 'ring', text: 'jkbms.status.no-bus' });
+    const e = await until(() => errors[0], 5000, 'catch');
+    assert.equal(e.error.message, 'jkbms.errors.no-bus');
+    node.receive({ payload: 'live' });
+    await until(() => errors[1], 5000, 'second catch');
+    assert.equal(errors[1].error.message, 'Error: jkbms.errors.no-bus');
+  });
+
+  it('an address outside 0-15 is refused at start', async () => {
+    const { errors } = await load([busConfig(), packConfig({ address: 16 })]);
+    const e = await until(() => errors[0], 5000, 'catch');
+    assert.equal(e.error.message, 'jkbms.errors.bad-address');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(endpoints.every((t) => !t.isOpen()), 'the bus was not opened for a misconfigured node');
+  });
+});

@@ -752,6 +752,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
       this.statsData.timeouts += 1;
       this.packs.error(job.address);
     }
+    // Bytes came but no valid answer: a collision with someone we do not know yet — listen first.
+    if (this.role === 'master' && this.lastRxAt > x.sentAt) this.held = true;
     this.finishJob(job, { type: 'timeout' });
     this.pump();
   }

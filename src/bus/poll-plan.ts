@@ -3,8 +3,9 @@ import type { FrameKind } from '../protocol/types';
 /**
  * What to poll next while we are the bus master.
  *
- * A master session starts with a scan: every configured address that is not already known to
- * be present gets one live-data probe, one after another. Then the plan runs in cycles: each
+ * A master session starts with a scan: when no pack is known yet, every configured address
+ * gets one live-data probe, one after another (packs already known from sniffing are polled at
+ * once instead, and the other addresses probed in cycles). Then the plan runs in cycles: each
  * cycle visits every present pack once, round robin (the engine picks what to read from it:
  * device info, settings or live data, whichever is due), and places at most ONE probe of an
  * absent address in front — so dead addresses never delay the present packs by more than one
@@ -57,10 +58,19 @@ export class PollPlan {
     for (const a of addresses) this.states.set(a, this.fresh(false));
   }
 
-  /** A new master session: `present` are the packs already known to be online. */
+  /**
+   * A new master session: `present` are the packs already known to be online. With none
+   * known, every address is scanned first, one after another; otherwise the known packs are
+   * polled at once and the other addresses are probed one per cycle.
+   */
   begin(present: Iterable<number>): void {
     const known = new Set(present);
-    for (const a of this.addresses) this.states.set(a, this.fresh(known.has(a)));
+    const scan = !this.addresses.some((a) => known.has(a));
+    for (const a of this.addresses) {
+      const s = this.fresh(known.has(a));
+      if (!scan) s.probed = true;
+      this.states.set(a, s);
+    }
     this.cycle = [];
   }
 

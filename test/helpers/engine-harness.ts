@@ -135,3 +135,25 @@ export function falseFrames(h: Harness): FrameEvent[] {
   }
   return h.frames.filter((f) => f.address === null || !sentBy.get(String(f.address))?.has(f.raw.subarray(0, 300).toString('hex')));
 }
+
+/**
+ * Split the frames that were not transmitted as such into those the wire garbled (a noise burst
+ * overlapped ≤ 17 consecutive bytes of a frame the same pack sent just then, and the 8-bit sum
+ * happened to still match — 1 in 256 garbled frames, a limit of the protocol's checksum) and
+ * phantoms (anything else: invented, misattributed or mis-framed — the engine's fault).
+ */
+export function classifyFalseFrames(h: Harness): { garbled: FrameEvent[]; phantom: FrameEvent[] } {
+  const garbled: FrameEvent[] = [];
+  const phantom: FrameEvent[] = [];
+  for (const f of falseFrames(h)) {
+    const sender = f.address === 0 ? 'master' : `pack ${f.address}`;
+    const twin = h.transmissions.find((t) => {
+      if (t.sender !== sender || t.bytes.length < 300 || Math.abs(t.start + 300 * (t.end - t.start) / t.bytes.length - f.at) > 5) return false;
+      const diff: number[] = [];
+      for (let i = 0; i < 300; i++) if (t.bytes[i] !== f.raw[i]) diff.push(i);
+      return diff.length > 0 && diff.at(-1)! - diff[0]! <= 16;
+    });
+    (twin ? garbled : phantom).push(f);
+  }
+  return { garbled, phantom };
+}

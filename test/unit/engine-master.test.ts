@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BusError } from '../../src/bus/types';
+import { BusError, type PackState } from '../../src/bus/types';
 import { createHarness, falseFrames, liveIntervals, mean, median, type Harness } from '../helpers/engine-harness';
 
 /** Byte time at 115200 8N1 and the simulator's default pack timing (turnaround 8 ms ± 0.5, tail gap 2 ms). */
@@ -55,7 +55,7 @@ describe('bus engine: master mode', function () {
       await h.run(40_000);
       const from = h.clock.now() - 25_000;
       for (const a of packs) {
-        const p = h.engine.pack(a)!;
+        const p: PackState = h.engine.pack(a)!;
         assert.equal(p.online, true, `pack ${a}`);
         assert.ok(p.info && p.settings && p.live, `pack ${a} has all three payloads`);
         const iv = liveIntervals(h.frames, a, from);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BusError, type WriteResult } from '../../src/bus/types';
+import { BusError, type FrameEvent, type WriteResult } from '../../src/bus/types';
 import type { DecodedFrame } from '../../src/protocol/types';
 import { createHarness, falseFrames, microtasks, type Harness } from '../helpers/engine-harness';
 
@@ -39,7 +39,7 @@ describe('bus engine: sniffing a JK master', function () {
       // The master's own live frame is the first message on the bus: sniffing from its last byte.
       assert.ok(sniffAt - h.sent('master')[0]!.end < 2, `sniffing ${sniffAt - h.sent('master')[0]!.end} ms after the master's first frame`);
       for (const a of [1, 2, 3]) {
-        const info = h.frames.find((f) => f.kind === 'info' && f.address === a);
+        const info: FrameEvent | undefined = h.frames.find((f) => f.kind === 'info' && f.address === a);
         assert.ok(info, `device info of pack ${a}`);
         assert.equal(info.source, 'poll');
         assert.ok(info.at - sniffAt < 2 * CYCLE_MS, `info of pack ${a} after ${info.at - sniffAt} ms`);

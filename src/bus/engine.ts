@@ -148,7 +148,6 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   /** Clock times. */
   private lastRxAt = -Infinity;
   private lastForeignAt = -Infinity;
-  private lastMasterAt = -Infinity;
   private lastTxEnd = -Infinity;
   private lastTx: { bytes: Buffer; end: number } | null = null;
   private lastTrigger: { address: number; kind: FrameKind; at: number } | null = null;
@@ -467,12 +466,9 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     const now = this.clock.now();
     this.learner.message(key, start, end);
     this.lastForeignAt = now;
-    if (master) {
-      this.lastMasterAt = now;
-      if (!this.masterPresent) {
-        this.masterPresent = true;
-        this.log('info', 'JK master traffic heard');
-      }
+    if (master && !this.masterPresent) {
+      this.masterPresent = true;
+      this.log('info', 'JK master traffic heard');
     }
     this.armSilence();
     if (this.options.mode === 'listen') return true;
@@ -999,7 +995,6 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     this.lastRxAt = now;
     this.lastForeignAt = now;
     this.sentSinceRx = 0;
-    this.watchdogMs = this.watchdogBaseMs;
     this.learner.reset();
     this.log('info', `connected to ${this.transport.description}`);
     this.fire('connection', { connected: true });

@@ -101,6 +101,10 @@ export = function (RED: NodeAPI) {
       return;
     }
 
+    if (opts.expireAfter > 0 && opts.rateLimit > 0 && opts.expireAfter <= opts.rateLimit) {
+      this.warn(RED._('jkbms-ha.warn.expire-rate', { expire: opts.expireAfter, rate: opts.rateLimit }));
+    }
+
     // Timer callbacks must never throw into the event loop: report through this.error instead.
     const clock: Clock = {
       now: () => realClock.now(),

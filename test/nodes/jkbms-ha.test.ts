@@ -273,6 +273,15 @@ describe('jkbms-ha node', () => {
     assert.deepEqual(cfg.map((m) => [m.topic, m.retain, m.qos]), [[`homeassistant/device/${SER}/config`, true, 2]]);
   });
 
+  it('warns when entities would expire between two rate-limited states', async () => {
+    await helper.load(haNode, flow({ expireAfter: 30, rateLimit: 30 }));
+    const n = helper.getNode(HA) as AnyNode;
+    assert.equal((n.warn as unknown as sinon.SinonSpy).firstCall.args[0], 'jkbms-ha.warn.expire-rate');
+    await helper.unload();
+    await helper.load(haNode, flow({ expireAfter: 31, rateLimit: 30 }));
+    assert.equal((helper.getNode(HA).warn as unknown as sinon.SinonSpy).callCount, 0);
+  });
+
   it('an invalid option: node error, red status, inputs consumed without output', async () => {
     await helper.load(haNode, flow({ discoveryPrefix: 'home/#' }));
     const n = helper.getNode(HA) as AnyNode;

@@ -103,6 +103,7 @@ export class Wire {
   private seq = 0;
   private timer: TimerHandle | undefined;
   private idleTimer: TimerHandle | undefined;
+  private idleAt = Infinity;
   private lastByteAt = -Infinity;
   private readonly counters: WireStats = { bytes: 0, transmissions: 0, collisions: 0 };
 
@@ -167,8 +168,10 @@ export class Wire {
       }
     }
     this.pending.push(tx);
-    this.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    if (this.idleTimer && tx.start < this.idleAt) {
+      this.clock.clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
     this.schedule();
     return tx;
   }
@@ -252,12 +255,16 @@ export class Wire {
 
     this.pending = this.pending.filter((tx) => tx.next < tx.length);
     this.schedule();
-    if (!this.pending.length) this.scheduleIdle();
+    this.scheduleIdle();
   }
 
+  /** Announce silence idleMs after the last byte, unless a transmission starts before then. */
   private scheduleIdle(): void {
     this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const at = this.lastByteAt + this.options.idleMs;
+    if (this.pending.some((tx) => tx.start < at)) return;
+    this.idleAt = at;
     this.idleTimer = this.clock.setTimeout(() => {
       this.idleTimer = undefined;
       const now = this.clock.now();

@@ -61,14 +61,25 @@ describe('sim wire', () => {
   });
 
   it('delivers every byte separately with chunkMs 0, and tells nodes when the line went quiet', () => {
-    const { clock, wire, a, b } = setup(0);
+    const { clock, wire, a, b, c } = setup(0);
     wire.transmit(a, seq(11));
+    wire.transmit(c, seq(3), { at: 50 }); // scheduled later: the line is quiet in between
     clock.advance(20);
     assert.equal(b.chunks.length, 11);
     b.chunks.forEach((x, i) => close(x.at, (i + 1) * BYTE));
     assert.equal(b.idles.length, 1);
     close(b.idles[0]!, 11 * BYTE + 5);
     close(wire.lastActivity, 11 * BYTE);
+    // A transmission starting within idleMs of the last byte postpones the announcement.
+    clock.advance(40);
+    assert.equal(b.idles.length, 2);
+    close(b.idles[1]!, 50 + 3 * BYTE + 5);
+    wire.transmit(a, seq(2));
+    clock.advance(2 * BYTE + 1);
+    wire.transmit(a, seq(2));
+    clock.advance(20);
+    assert.equal(b.idles.length, 3);
+    close(b.idles[2]!, 60 + 4 * BYTE + 1 + 5);
   });
 
   it('queues a second transmission of the same sender behind the first and honours a later start', () => {

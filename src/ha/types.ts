@@ -18,15 +18,6 @@ export type EntityGroup = 'core' | 'cells' | 'resistances' | 'temperatures' | 'd
 export type OptionalGroup = Exclude<EntityGroup, 'core'>;
 export type EntityGroups = Record<OptionalGroup, boolean>;
 
-export const ALL_GROUPS: EntityGroups = {
-  cells: true,
-  resistances: true,
-  temperatures: true,
-  details: true,
-  device: true,
-  energy: true,
-};
-
 /** Who publishes the discovery messages (HA "origin" block). */
 export interface Origin {
   name: string;

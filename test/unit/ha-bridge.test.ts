@@ -3,8 +3,8 @@ import { FakeClock } from '../../src/bus/clock';
 import { type AnnouncedDevice, HaBridge } from '../../src/ha/bridge';
 import { parseInput } from '../../src/ha/input';
 import { Throttle } from '../../src/ha/throttle';
-import { ALL_GROUPS, type HaOptions, type MqttMessage } from '../../src/ha/types';
-import { availability, BUS_ID, bms, info, live, msg, SERIAL, settings } from './ha-fixtures';
+import type { HaOptions, MqttMessage } from '../../src/ha/types';
+import { ALL_GROUPS, availability, BUS_ID, bms, info, live, msg, SERIAL, settings } from './ha-fixtures';
 
 const WALL0 = 1_700_000_000_000;
 const PROV = `jkbms_${BUS_ID}_2`;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { type Announcement, deviceConfigPayload, entityConfig, entityConfigs } from '../../src/ha/discovery';
 import { buildEntities, type EntityDef, jsonRef } from '../../src/ha/entities';
 import { HA_ALARMS, isoManufacturingDate, PACK_ENTITIES, type PackView, packDevice, packDeviceName, packState } from '../../src/ha/pack';
-import { ALL_GROUPS, type EntityGroups } from '../../src/ha/types';
-import { info, live, SERIAL, settings } from './ha-fixtures';
+import type { EntityGroups } from '../../src/ha/types';
+import { ALL_GROUPS, info, live, SERIAL, settings } from './ha-fixtures';
 
 /**
  * Home Assistant's rules (core sensor/const.py DEVICE_CLASS_STATE_CLASSES and

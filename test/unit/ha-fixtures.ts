@@ -3,11 +3,14 @@
  * parallel; these follow the input contract: msg.topic, msg.payload, msg.bms). Live values
  * are the protocol reference's synthetic test vector (§3.6), at address 2 unless overridden.
  */
+import type { EntityGroups } from '../../src/ha/types';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../../src/protocol/types';
 
 export const BUS_ID = 'a1b2c3d4e5f60718';
 export const BUS_NAME = 'bus1';
 export const SERIAL = '4062840158';
+
+export const ALL_GROUPS: EntityGroups = { cells: true, resistances: true, temperatures: true, details: true, device: true, energy: true };
 
 export interface Bms {
   bus: string;

@@ -81,7 +81,7 @@ function checkLive(p: Obj): LivePayload {
   numOrNull(p, 'cellMin', at);
   numOrNull(p, 'cellMax', at);
   const cells = numArray(p, 'cells', at);
-  if (cells.length < 1 || cells.length > 32) throw new HaInputError('bad-field', `${at}.cells`);
+  if (cells.length > 32) throw new HaInputError('bad-field', `${at}.cells`);
   if (p.cellCount !== cells.length) throw new HaInputError('bad-field', `${at}.cellCount`);
   numArray(p, 'cellResistances', at, cells.length);
   if (!Number.isInteger(p.alarmMask) || (p.alarmMask as number) < 0 || (p.alarmMask as number) > 0xffffffff) {

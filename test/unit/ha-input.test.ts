@@ -69,7 +69,8 @@ describe('HA node input checks', () => {
     nanCell.cells[3] = Number.NaN;
     fails(msg(nanCell), 'bad-field', 'msg.payload.cells[3]');
     fails(msg({ ...live(), cellCount: 15 }), 'bad-field', 'msg.payload.cellCount');
-    fails(msg({ ...live(), cells: [], cellCount: 0, cellResistances: [] }), 'bad-field', 'msg.payload.cells');
+    const many = Array.from({ length: 33 }, () => 3.3);
+    fails(msg({ ...live(), cells: many, cellCount: 33, cellResistances: many }), 'bad-field', 'msg.payload.cells');
     fails(msg({ ...live(), cellResistances: [0.07] }), 'bad-field', 'msg.payload.cellResistances');
     fails(msg({ ...live(), voltage: '53' as unknown as number }), 'bad-field', 'msg.payload.voltage');
     fails(msg({ ...live(), temperatures: { ...live().temperatures, t2: Number.POSITIVE_INFINITY } }), 'bad-field', 'msg.payload.temperatures.t2');
@@ -80,8 +81,9 @@ describe('HA node input checks', () => {
     fails(msg({ ...availability(2, true), online: 'yes' as unknown as boolean }), 'bad-field', 'msg.payload.online');
   });
 
-  it('accepts a payload whose address is null (unknown) and a live frame without msg.frame', () => {
+  it('accepts a payload whose address is null (unknown), a live frame without msg.frame, and a frame with no cells', () => {
     const r = parseInput(msg(live(2, { address: null })));
     assert.equal(r.kind, 'live');
+    assert.equal(parseInput(msg(live(2, { cells: [], cellCount: 0, cellResistances: [], cellMin: null, cellMax: null }))).kind, 'live');
   });
 });

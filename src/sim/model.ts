@@ -1,5 +1,5 @@
 import { ALARMS, type BalancingState, type ChargeStage, type InfoPayload, type LivePayload, type SettingsPayload } from '../protocol';
-import { MODELS, defaultInfo, defaultSettings, type PackModelName } from './defaults';
+import { MAX_CELLS, MIN_CELLS, MODELS, defaultInfo, defaultSettings, type PackModelName } from './defaults';
 import type { Rng } from './rng';
 
 /**
@@ -151,10 +151,8 @@ export class PackModel {
     private readonly rng: Rng,
     private readonly t0: number,
   ) {
-    const model = options.model ?? 'JK-PB2A16S20P';
+    const { model, cellCount, capacity } = checkOptions(address, options);
     this.model = model;
-    const cellCount = options.cellCount ?? 16;
-    const capacity = options.capacityAh ?? 280;
     this.maxBalanceA = MODELS[model].maxBalanceA;
     this.settings = defaultSettings(address, cellCount, capacity);
     this.info = defaultInfo(address, model, rng);
@@ -421,6 +419,32 @@ export class PackModel {
   infoNow(): InfoPayload {
     return { ...this.info, uptime: this.runtime0 + Math.floor(this.elapsedS) };
   }
+}
+
+function checkOptions(address: number, o: SimPackOptions): { model: PackModelName; cellCount: number; capacity: number } {
+  const where = `pack ${address}`;
+  const model = o.model ?? 'JK-PB2A16S20P';
+  if (!Object.hasOwn(MODELS, model)) throw new RangeError(`${where}: unknown model "${model}"; known: ${Object.keys(MODELS).join(', ')}`);
+  const cellCount = o.cellCount ?? 16;
+  if (!Number.isInteger(cellCount) || cellCount < MIN_CELLS || cellCount > MAX_CELLS) {
+    throw new RangeError(`${where}: cellCount must be an integer ${MIN_CELLS}–${MAX_CELLS}, got ${JSON.stringify(o.cellCount)}`);
+  }
+  const capacity = o.capacityAh ?? 280;
+  if (!Number.isFinite(capacity) || capacity < 2 || capacity > 20_000) {
+    throw new RangeError(`${where}: capacityAh must be 2–20000, got ${JSON.stringify(o.capacityAh)}`);
+  }
+  if (o.soc !== undefined && !(Number.isFinite(o.soc) && o.soc >= 0 && o.soc <= 100)) {
+    throw new RangeError(`${where}: soc must be 0–100 %, got ${JSON.stringify(o.soc)}`);
+  }
+  if (o.ambientC !== undefined && !(Number.isFinite(o.ambientC) && o.ambientC >= -40 && o.ambientC <= 80)) {
+    throw new RangeError(`${where}: ambientC must be −40–80 °C, got ${JSON.stringify(o.ambientC)}`);
+  }
+  for (const [k, v] of Object.entries(o.profile ?? {})) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || (k === 'periodS' && v <= 0)) {
+      throw new RangeError(`${where}: profile.${k} must be a finite number${k === 'periodS' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
+    }
+  }
+  return { model, cellCount, capacity };
 }
 
 function threshold(l: Latch, trip: boolean, clear: boolean): void {

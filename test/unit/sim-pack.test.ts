@@ -258,4 +258,53 @@ describe('sim pack', () => {
     assert.notDeepEqual(a[0]!.cells, initial, 'the cells moved in two minutes');
     assert.equal(a[0]!.systemUptime, 120);
   });
+
+  it('changes settings directly (like the JK app), visible in the next settings frame', async () => {
+    const b = await bench();
+    b.sim.pack(1).updateSettings({ maxChargeCurrent: 50, balancingEnabled: false });
+    const [s] = b.frames(b.ask(encodeTrigger(1, 'settings')));
+    const settings = decodeSettings(s!.frame, 1);
+    assert.equal(settings.maxChargeCurrent, 50);
+    assert.equal(settings.balancingEnabled, false);
+    assert.equal(b.sim.stats().writesApplied, 0);
+  });
+});
+
+describe('sim options', () => {
+  const clock = new FakeClock();
+  const bad: [Partial<BusSimulatorOptions>, RegExp][] = [
+    [{ packs: [0] }, /pack address must be an integer 1–15 \(0 is the JK master: use master: true\), got 0/],
+    [{ packs: [16] }, /got 16/],
+    [{ packs: [2, 2] }, /pack address 2 is listed twice/],
+    [{ packs: 'x' as unknown as number[] }, /packs must be an array/],
+    [{ packs: [1], baud: 0 }, /baud must be an integer 300–4000000, got 0/],
+    [{ packs: [1], seed: 1.5 }, /seed must be an integer, got 1.5/],
+    [{ packs: [1], timing: { turnaroundMs: -1 } }, /timing.turnaroundMs must be a number ≥ 0 ms, got -1/],
+    [{ packs: [1], timing: { turnaroundMs: 1, turnaroundJitterMs: 2 } }, /turnaroundJitterMs must not exceed/],
+    [{ packs: [1], timing: { master: { foreignTraffic: 'shout' as 'ignore' } } }, /foreignTraffic must be 'ignore' or 'defer'/],
+    [{ packs: [1], faults: { truncate: 3 } }, /fault truncate is a probability: 0–1, got 3/],
+    [{ packs: [1], packOptions: { 1: { cellCount: 24 } } }, /pack 1: cellCount must be an integer 4–16, got 24/],
+    [{ packs: [1], packDefaults: { capacityAh: 0 } }, /pack 1: capacityAh must be 2–20000, got 0/],
+    [{ packs: [1], packDefaults: { soc: 101 } }, /pack 1: soc must be 0–100 %, got 101/],
+    [{ packs: [1], packDefaults: { model: 'JK-X' as 'JK-PB2A16S20P' } }, /pack 1: unknown model "JK-X"/],
+    [{ packs: [1], packDefaults: { ambientC: 99 } }, /pack 1: ambientC must be −40–80 °C, got 99/],
+    [{ packs: [1], packDefaults: { profile: { periodS: 0 } } }, /pack 1: profile.periodS must be a finite number > 0, got 0/],
+  ];
+  for (const [opts, message] of bad) {
+    it(`rejects ${JSON.stringify(opts)}`, () => {
+      assert.throws(() => new BusSimulator({ packs: [], clock, ...opts }), message);
+    });
+  }
+
+  it('names the simulated addresses when asked for another one', () => {
+    const sim = new BusSimulator({ packs: [3, 1], master: true, clock });
+    assert.deepEqual(sim.addresses, [0, 1, 3]);
+    assert.throws(() => sim.pack(2), /no simulated pack at address 2; simulated: 0, 1, 3/);
+    const noMaster = new BusSimulator({ packs: [1], clock, packOptions: { 1: { cellCount: 8, capacityAh: 100, soc: 50 } } });
+    const live = noMaster.pack(1).live();
+    assert.equal(live.cellCount, 8);
+    assert.equal(live.soc, 50);
+    assert.equal(noMaster.pack(1).settings().nominalCapacityAh, 100);
+    assert.equal(noMaster.stats().master, null);
+  });
 });

@@ -80,7 +80,7 @@ const CELL_IR = 0.0003;
 /** Round to a frame's resolution (never −0, so the value round-trips exactly). */
 const q = (v: number, per: number) => Math.round(v * per) / per || 0;
 
-export function alarmBit(alarm: number | string): number {
+function alarmBit(alarm: number | string): number {
   if (typeof alarm === 'number') {
     if (!Number.isInteger(alarm) || alarm < 0 || alarm > 31) throw new RangeError(`alarm bit must be 0–31, got ${alarm}`);
     return alarm;

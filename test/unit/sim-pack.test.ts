@@ -207,6 +207,8 @@ describe('sim pack', () => {
     assert.throws(() => pack.setAlarm('nope'), /unknown alarm "nope"/);
     assert.throws(() => pack.setAlarm(32), /0–31/);
 
+    assert.throws(() => pack.setCurrent(Number.NaN), /current must be a finite number of A, got NaN/);
+    assert.throws(() => pack.setSoc(101), /SOC must be 0–100 %, got 101/);
     pack.setSoc(50);
     pack.setCurrent(-50);
     b.clock.advance(1000);

@@ -117,7 +117,7 @@ describe('jkbms monitor (CLI)', function () {
     const text = c.out.join('\n');
     assert.match(text, /role listening → sniffing \(JK master traffic heard\)/);
     assert.match(text, /frame {2}pack {2}0 {2}live {6}sniff {2}\d+\.\d\d V/);
-    assert.match(text, /pack  online  frames  live  settings  info  errors  live every ms \(mean \/ max\)/);
+    assert.match(text, /pack {2}online {2}frames {2}live {2}settings {2}info {2}errors {2}live every ms \(mean \/ max\)/);
     assert.match(text, /role sniffing \(JK master present\)/);
   });
 

@@ -135,6 +135,7 @@ export class BusController extends EventEmitter implements BusHandle {
   private closed = false;
   private lastError = '';
   private retryMs: number | null = null;
+  private everConnected = false;
 
   /** Throws (TypeError) when the transport settings are unusable. */
   constructor(opts: BusControllerOptions) {
@@ -174,7 +175,9 @@ export class BusController extends EventEmitter implements BusHandle {
       const fn = listeners[ev];
       if (fn) this.on(ev, fn as (...a: unknown[]) => void);
     }
-    if (!this.running) void this.stopping.then(() => this.start());
+    // Start once the flows have started: Node-RED collects a flow's Catch and Status nodes only
+    // at the end of its start, and the first status and errors must reach them.
+    if (!this.running) void this.stopping.then(() => setImmediate(() => this.start()));
   }
 
   async unregister(user: Node): Promise<void> {
@@ -223,6 +226,8 @@ export class BusController extends EventEmitter implements BusHandle {
     this.used = true;
     this.running = true;
     this.lastError = '';
+    this.retryMs = null;
+    this.everConnected = false;
     const engine = this.current;
     const transport = this.transport;
     const forward = (ev: keyof BusListeners) => (e: unknown) => {
@@ -317,9 +322,11 @@ export class BusController extends EventEmitter implements BusHandle {
       return;
     }
     if (!status.connected) {
-      this.opts.onPhase({ phase: 'down', retryMs: this.retryMs });
+      // Not up yet after a start: still connecting, unless a failed attempt scheduled a retry.
+      this.opts.onPhase(this.everConnected || this.retryMs !== null ? { phase: 'down', retryMs: this.retryMs } : { phase: 'connecting' });
       return;
     }
+    this.everConnected = true;
     this.retryMs = null;
     this.lastError = '';
     const packs = status.packs.filter((p) => !p.isMaster);

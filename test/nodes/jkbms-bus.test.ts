@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import helper from 'node-red-node-test-helper';
+import { MockBinding } from '@serialport/binding-mock';
+import { SerialTransport } from '../../src/bus/serial';
+import { BusSimulator, type SimHostEndpoint } from '../../src/sim';
+import { busFactories, getBus, type BusFactories } from '../../src/nodes/lib/bus';
+import { portListing } from '../../src/nodes/lib/admin';
+import type { Transport } from '../../src/bus/transport';
+import busNode = require('../../src/nodes/jkbms-bus');
+import packNode = require('../../src/nodes/jkbms');
+import requestNode = require('../../src/nodes/jkbms-request');
+
+helper.init(require.resolve('node-red'));
+const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const statusNode = require('@node-red/nodes/core/common/25-status.js');
+
+type Msg = Record<string, any>;
+/** What getBus() needs from RED. */
+const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
+
+function bus(id: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, type: 'jkbms-bus', name: `${id} bank`, transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
+    responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over };
+}
+function pack(id: string, busId: string, address: number, z = 't1'): Record<string, unknown> {
+  return { id, type: 'jkbms', z, bus: busId, address, serial: '', emitLive: true, emitSettings: false, emitInfo: false,
+    emitAvailability: false, rate: 'all', interval: 10, wires: [[]] };
+}
+async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('jkbms-bus config node (test-helper)', function () {
+  this.timeout(40_000);
+  const saved: BusFactories = { ...busFactories };
+  const savedDeps = portListing.deps;
+  let sim: BusSimulator | null = null;
+  let made: Transport[] = [];
+
+  function useSim(packs = [1, 2]): BusSimulator {
+    const s = new BusSimulator({ packs, seed: 3 });
+    s.start();
+    sim = s;
+    busFactories.createTransport = () => {
+      const t: SimHostEndpoint = s.createHostEndpoint();
+      made.push(t);
+      return t;
+    };
+    return s;
+  }
+
+  beforeEach(async () => {
+    made = [];
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    Object.assign(busFactories, saved);
+    portListing.deps = savedDeps;
+    await sim?.stop();
+    sim = null;
+  });
+
+  const base = () => [
+    { id: 't1', type: 'tab' },
+    { id: 'st', type: 'status', z: 't1', scope: null, wires: [['stOut']] },
+    { id: 'stOut', type: 'helper', z: 't1' },
+    { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 't1' },
+  ];
+  async function load(nodes: Record<string, unknown>[]) {
+    await helper.load([busNode, packNode, requestNode, catchNode, statusNode], [...base(), ...nodes]);
+    const statuses: Msg[] = [];
+    const errors: Msg[] = [];
+    helper.getNode('stOut').on('input', (m: Msg) => statuses.push(m));
+    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
+    return { statuses, errors };
+  }
+
+  it("passes its status to the users' Status nodes: connecting, then master N/N", async () => {
+    useSim([1, 2]);
+    const { statuses } = await load([bus('bus1'), pack('p1', 'bus1', 1)]);
+    const fromBus = () => statuses.filter((m) => m.status.source.type === 'jkbms-bus').map((m) => m.status);
+    await until(() => fromBus().some((s) => s.text === 'jkbms-bus.status.master'), 20_000, 'master status in the Status node');
+    const master = fromBus().find((s) => s.text === 'jkbms-bus.status.master')!;
+    assert.equal(master.fill, 'green');
+    assert.equal(master.shape, 'dot');
+    assert.equal(master.source.id, 'bus1');
+    const bus1 = helper.getNode('bus1') as any;
+    const own = bus1.status.getCalls().filter((c: any) => c.thisValue === bus1).map((c: any) => `${c.args[0].fill} ${c.args[0].shape} ${c.args[0].text}`);
+    assert.equal(own[0], 'yellow ring jkbms-bus.status.connecting');
+    assert.ok(!own.some((s: string) => s.startsWith('red')), `never red while starting: ${own.join(' | ')}`);
+    assert.ok(own.indexOf('green dot jkbms-bus.status.master') > 0);
+  });
+
+  it('opens the port with the first user, keeps it for the others and closes it with the last (modified-nodes redeploys)', async () => {
+    useSim([1, 2]);
+    const flow = [...base(), bus('bus1'), pack('p1', 'bus1', 1), pack('p2', 'bus1', 2)];
+    await helper.load([busNode, packNode, requestNode, catchNode, statusNode], flow);
+    await until(() => made[0]?.isOpen(), 10_000, 'open');
+    assert.equal(made.length, 1);
+    const handle = getBus(RED, 'bus1') ?? null;
+    assert.equal(handle?.userCount, 2);
+    // remove one user: the port stays open
+    await helper.setFlows(flow.filter((n) => n.id !== 'p2'), 'nodes');
+    assert.equal(made[0]!.isOpen(), true);
+    // remove the last user: the port closes
+    await helper.setFlows(flow.filter((n) => n.id !== 'p1' && n.id !== 'p2'), 'nodes');
+    await until(() => !made[0]!.isOpen(), 5000, 'closed');
+    const bus1 = helper.getNode('bus1') as any;
+    assert.equal(bus1.status.getCalls().filter((c: any) => c.thisValue === bus1).at(-1).args[0].text, 'jkbms-bus.status.stopped');
+    // a user again: a fresh transport opens
+    await helper.setFlows(flow, 'nodes');
+    await until(() => made[1]?.isOpen(), 10_000, 'reopened');
+    assert.equal(made[0]!.isOpen(), false);
+  });
+
+  it('a full redeploy closes the old port before the new one opens, and unload leaves nothing running', async () => {
+    useSim([1]);
+    const flow = [...base(), bus('bus1'), pack('p1', 'bus1', 1)];
+    await helper.load([busNode, packNode, requestNode, catchNode, statusNode], flow);
+    await until(() => made[0]?.isOpen(), 10_000, 'open');
+    const t0 = Date.now();
+    await helper.setFlows(flow, 'full');
+    assert.ok(Date.now() - t0 < 15_000, 'close handlers finished in time');
+    await until(() => made[1]?.isOpen(), 10_000, 'new port open');
+    assert.equal(made[0]!.isOpen(), false);
+    const engine = getBus(RED, 'bus1')!.engine;
+    await helper.unload();
+    assert.equal(made[1]!.isOpen(), false);
+    assert.equal(engine.status().role, 'stopped');
+  });
+
+  it('refuses a second bus node on the same port, naming the other one (Catch)', async () => {
+    MockBinding.reset();
+    MockBinding.createPort('/dev/ttyJK', { echo: false, record: true });
+    busFactories.createTransport = (spec) => {
+      if (spec.kind !== 'serial') throw new Error('serial only');
+      const t = new SerialTransport({ path: spec.path, baudRate: spec.baudRate, binding: MockBinding });
+      made.push(t);
+      return t;
+    };
+    const first = [...base(), bus('busA'), pack('p1', 'busA', 1)];
+    const { errors } = await load(first.slice(base().length));
+    await until(() => made[0]?.isOpen(), 5000, 'busA open');
+    await helper.setFlows([...first, bus('busB'), pack('p2', 'busB', 1)], 'nodes');
+    const e = await until(() => errors.find((m) => /already used/.test(m.error.message)), 5000, 'in-use error');
+    assert.match(e.error.message, /jkbms-bus "bus[AB] bank" cannot open \/dev\/ttyJK is already used by jkbms-bus "bus[AB] bank" \(bus[AB]\)/);
+    assert.equal(e.error.source.type, 'jkbms-bus');
+    assert.equal(e.error.source.id, 'busB');
+    await until(() => made.filter((t) => t.isOpen()).length === 1, 5000, 'exactly one port open');
+    await helper.unload();
+    assert.ok(made.every((t) => !t.isOpen()), 'the mock port is closed after unload');
+    MockBinding.reset();
+  });
+
+  it('an unplugged adapter turns red with a retry countdown and recovers when plugged back', async () => {
+    useSim([1]);
+    const { statuses } = await load([bus('bus1'), pack('p1', 'bus1', 1)]);
+    const texts = () => statuses.filter((m) => m.status.source.type === 'jkbms-bus').map((m) => m.status);
+    await until(() => texts().some((s) => s.fill === 'green'), 15_000, 'green');
+    (made[0] as SimHostEndpoint).unplug();
+    const red = await until(() => texts().find((s) => s.fill === 'red'), 5000, 'red');
+    assert.equal(red.shape, 'ring');
+    assert.match(red.text, /^jkbms-bus\.status\.(disconnected|retry)$/);
+    const n = texts().length;
+    (made[0] as SimHostEndpoint).replug();
+    await until(() => texts().slice(n).some((s) => s.fill === 'green'), 20_000, 'green again');
+  });
+
+  it('invalid settings: red dot on the bus and a clear error for its users', async () => {
+    useSim([1]);
+    const { errors } = await load([bus('bus1', { transport: 'tcp', host: 'gw', port: 70000 }), pack('p1', 'bus1', 1)]);
+    const bus1 = helper.getNode('bus1') as any;
+    assert.deepEqual(bus1.status.getCalls().filter((c: any) => c.thisValue === bus1)[0].args[0], {
+      fill: 'red', shape: 'dot', text: 'jkbms-bus.status.invalid' });
+    assert.equal(getBus(RED, 'bus1'), null);
+    const e = await until(() => errors.find((m) => m.error.source.id === 'p1'), 5000, 'user error');
+    assert.equal(e.error.message, 'jkbms.errors.no-bus');
+    assert.ok(bus1.error.getCalls().some((c: any) => /port must be a number from 1 to 65535, got 70000/.test(String(c.args[0]))));
+  });
+
+  describe('admin endpoints', () => {
+    it('GET /jkbms/ports falls back to /dev when list() has no udevadm', async () => {
+      portListing.deps = {
+        list: () => Promise.reject(new Error('spawn udevadm ENOENT')),
+        readdir: async (dir) => {
+          if (dir === '/dev/serial/by-id') return ['usb-1a86_USB_Serial-if00-port0'];
+          if (dir === '/dev') return ['ttyUSB0', 'ttyAMA0', 'zero'];
+          throw new Error('ENOENT');
+        },
+        realpath: async (p) => (p.includes('by-id') ? '/dev/ttyUSB0' : p),
+      };
+      await load([bus('bus1')]);
+      const res = await helper.request().get('/jkbms/ports').expect(200);
+      assert.deepEqual(res.body, [
+        { path: '/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0', device: '/dev/ttyUSB0', byId: true, source: 'scan' },
+        { path: '/dev/ttyAMA0', device: '/dev/ttyAMA0', byId: false, source: 'scan' },
+      ]);
+    });
+
+    it('GET /jkbms/packs lists the packs a running bus has seen, with their identity', async () => {
+      const s = useSim([1, 2]);
+      await load([bus('bus1'), pack('p1', 'bus1', 1)]);
+      const body = await (async () => {
+        const deadline = Date.now() + 25_000;
+        for (;;) {
+          const r = await helper.request().get('/jkbms/packs?bus=bus1').expect(200);
+          if (r.body.packs.length === 2 && r.body.packs.every((p: any) => p.serial)) return r.body;
+          if (Date.now() > deadline) throw new Error(`packs not identified: ${JSON.stringify(r.body)}`);
+          await sleep(200);
+        }
+      })();
+      assert.equal(body.deployed, true);
+      assert.equal(body.running, true);
+      assert.equal(body.role, 'master');
+      assert.equal(body.masterPresent, false);
+      assert.deepEqual(body.packs.map((p: any) => [p.address, p.serial, p.online, p.isMaster]), [
+        [1, s.pack(1).serialNumber, true, false],
+        [2, s.pack(2).serialNumber, true, false],
+      ]);
+      assert.equal(body.packs[0].model, s.pack(1).info().vendorId);
+      const unknown = await helper.request().get('/jkbms/packs?bus=nope').expect(200);
+      assert.deepEqual(unknown.body, { bus: 'nope', deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [] });
+    });
+  });
+});

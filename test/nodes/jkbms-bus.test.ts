@@ -15,14 +15,16 @@ const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 const statusNode = require('@node-red/nodes/core/common/25-status.js');
 
 type Msg = Record<string, any>;
+/** A flow node as test-helper takes it. */
+type FlowNode = { id: string; type: string; z?: string; name?: string; wires?: string[][]; [k: string]: any };
 /** What getBus() needs from RED. */
 const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
 
-function bus(id: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+function bus(id: string, over: Record<string, unknown> = {}): FlowNode {
   return { id, type: 'jkbms-bus', name: `${id} bank`, transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
     responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over };
 }
-function pack(id: string, busId: string, address: number, z = 't1'): Record<string, unknown> {
+function pack(id: string, busId: string, address: number, z = 't1'): FlowNode {
   return { id, type: 'jkbms', z, bus: busId, address, serial: '', emitLive: true, emitSettings: false, emitInfo: false,
     emitAvailability: false, rate: 'all', interval: 10, wires: [[]] };
 }
@@ -69,14 +71,14 @@ describe('jkbms-bus config node (test-helper)', function () {
     sim = null;
   });
 
-  const base = () => [
+  const base = (): FlowNode[] => [
     { id: 't1', type: 'tab' },
     { id: 'st', type: 'status', z: 't1', scope: null, wires: [['stOut']] },
     { id: 'stOut', type: 'helper', z: 't1' },
     { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 't1' },
   ];
-  async function load(nodes: Record<string, unknown>[]) {
+  async function load(nodes: FlowNode[]) {
     await helper.load([busNode, packNode, requestNode, catchNode, statusNode], [...base(), ...nodes]);
     const statuses: Msg[] = [];
     const errors: Msg[] = [];

@@ -10,13 +10,15 @@ helper.init(require.resolve('node-red'));
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
 type Msg = Record<string, any>;
+/** A flow node as test-helper takes it. */
+type FlowNode = { id: string; type: string; z?: string; name?: string; wires?: string[][]; [k: string]: any };
 
-export function busConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+export function busConfig(over: Record<string, unknown> = {}): FlowNode {
   return { id: 'bus1', type: 'jkbms-bus', name: 'bank', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
     responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over };
 }
 
-function packConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+function packConfig(over: Record<string, unknown> = {}): FlowNode {
   return { id: 'p1', type: 'jkbms', z: 't1', bus: 'bus1', address: 1, serial: '', emitLive: true, emitSettings: true, emitInfo: true,
     emitAvailability: true, rate: 'all', interval: 10, wires: [['out']], ...over };
 }
@@ -43,7 +45,7 @@ describe('jkbms node (test-helper + in-process simulator)', function () {
   let endpoints: SimHostEndpoint[];
   const saved: BusFactories = { ...busFactories };
 
-  async function load(nodes: Record<string, unknown>[], packs = [1, 2, 3]) {
+  async function load(nodes: FlowNode[], packs = [1, 2, 3]) {
     sim = new BusSimulator({ packs, seed: 7 });
     sim.start();
     await helper.load([busNode, packNode, catchNode], [

@@ -50,7 +50,11 @@ export function packOnce(): Promise<string> {
   if (!packed) {
     packed = (async () => {
       const dir = work();
-      await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--out', dir], { cwd: ROOT, maxBuffer: 16 << 20 });
+      await run(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--out', dir], { cwd: ROOT, maxBuffer: 16 << 20 }).catch(
+        (err: Error & { stdout?: string; stderr?: string }) => {
+          throw new Error(`build failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+        },
+      );
       const { stdout } = await run(
         process.execPath,
         [join(ROOT, 'scripts', 'pack.mjs'), '--dist', join(dir, 'dist'), '--out', dir],

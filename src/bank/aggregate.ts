@@ -15,7 +15,9 @@ import type {
  * meaning of every field).
  *
  * - A pack is counted when the bus has it online and its last live frame is younger than
- *   `staleAfterMs`; the others are listed in `stale` and left out of every figure.
+ *   `staleAfterMs`. A pack just heard of (e.g. its device info came first) is pending until
+ *   its first live frame, for at most `staleAfterMs`. Every other pack is stale: listed in
+ *   `stale`. Only counted packs enter the figures.
  * - SOC is weighted by capacity: Σ soc·capacity / Σ capacity, where a pack's capacity is its
  *   full-charge capacity, else the design capacity of its settings; a pack reporting neither
  *   weighs as much as the average counted pack with a known capacity (all unknown: plain mean).
@@ -45,6 +47,14 @@ export function isCounted(p: BankPackInput, now: number, staleAfterMs: number): 
   return p.online && p.live !== null && p.liveAt !== null && now - p.liveAt < staleAfterMs;
 }
 
+export type PackCondition = 'counted' | 'pending' | 'stale';
+
+export function conditionOf(p: BankPackInput, now: number, staleAfterMs: number): PackCondition {
+  if (isCounted(p, now, staleAfterMs)) return 'counted';
+  if (p.online && p.liveAt === null && now - p.firstSeen < staleAfterMs) return 'pending';
+  return 'stale';
+}
+
 /** A pack's capacity for the SOC weighting and Σ capacity, Ah, or null when unknown. */
 export function capacityOf(p: BankPackInput): number | null {
   const full = p.live?.fullChargeAh;
@@ -57,8 +67,8 @@ export function capacityOf(p: BankPackInput): number | null {
 export function aggregate(packs: readonly BankPackInput[], opts: AggregateOptions): BankPayload {
   const sorted = [...packs].sort((a, b) => a.address - b.address);
   const counted = sorted.filter((p) => isCounted(p, opts.now, opts.staleAfterMs));
-  const countedSet = new Set(counted.map((p) => p.address));
-  const stale = sorted.filter((p) => !countedSet.has(p.address)).map((p) => p.address);
+  const stale = sorted.filter((p) => conditionOf(p, opts.now, opts.staleAfterMs) === 'stale').map((p) => p.address);
+  const staleSet = new Set(stale);
   const n = counted.length;
   const lives = counted.map((p) => p.live);
   const sum = (f: (l: LivePayload) => number): number => lives.reduce((acc, l) => acc + f(l), 0);
@@ -81,7 +91,7 @@ export function aggregate(packs: readonly BankPackInput[], opts: AggregateOption
     packsOnline: n,
     packsExpected: opts.expected > 0 ? opts.expected : sorted.length,
     stale,
-    packs: sorted.map((p) => packSummary(p, countedSet.has(p.address))),
+    packs: sorted.map((p) => packSummary(p, staleSet.has(p.address))),
     current: n > 0 ? round(sum((l) => l.current), 3) : null,
     power: n > 0 ? round(sum((l) => l.power), 3) : null,
     voltage: n > 0 ? round(sum((l) => l.voltage) / n, 3) : null,
@@ -106,13 +116,13 @@ export function aggregate(packs: readonly BankPackInput[], opts: AggregateOption
   };
 }
 
-function packSummary(p: BankPackInput, counted: boolean): BankPackSummary {
+function packSummary(p: BankPackInput, stale: boolean): BankPackSummary {
   const l = p.live;
   return {
     address: p.address,
     serialNumber: p.serialNumber,
     online: p.online,
-    stale: !counted,
+    stale,
     soc: l ? l.soc : null,
     voltage: l ? l.voltage : null,
     current: l ? l.current : null,

@@ -8,7 +8,7 @@ import type { BankPayload } from './types';
  *   green dot   "4/4 87% -24.6A"       every expected pack counted
  *   red ring    "3/4 stale 2"          a pack is stale or offline ("2/8 6 stale" when the list is long)
  *   red ring    "3/4 missing 1"        fewer packs seen than expected
- *   yellow ring "waiting for packs"    nothing seen yet
+ *   yellow ring "waiting for packs"    nothing seen yet, or a pack seen has not sent live data yet
  */
 
 export interface BankStatusView {
@@ -30,7 +30,8 @@ export function bankStatus(p: BankPayload): BankStatusView {
       ? { fill: 'red', shape: 'ring', key: 'stale', params: { ...ratio, list } }
       : { fill: 'red', shape: 'ring', key: 'stale-many', params: { ...ratio, count: p.stale.length } };
   }
-  if (p.packsOnline === 0) return { fill: 'yellow', shape: 'ring', key: 'waiting' };
+  const pending = p.packs.length - p.packsOnline - p.stale.length;
+  if (p.packsOnline === 0 || pending > 0) return { fill: 'yellow', shape: 'ring', key: 'waiting' };
   if (p.packsOnline < p.packsExpected) {
     return { fill: 'red', shape: 'ring', key: 'missing', params: { ...ratio, count: p.packsExpected - p.packsOnline } };
   }

@@ -1,14 +1,14 @@
 import type { PackState } from '../bus/types';
 import { EnergyIntegrator, emptyEnergy, type EnergySnapshot } from '../energy/integrator';
 import type { DecodedFrame } from '../protocol/types';
-import { aggregate, isCounted } from './aggregate';
+import { aggregate, conditionOf, isCounted } from './aggregate';
 import type { BankPackInput, BankPayload } from './types';
 
 /**
  * The bank's state, fed with what a bus reports (frames, online/offline changes), pure:
  * every call takes the time (epoch ms) from the caller, nothing here sets a timer. The
  * jkbms-bank node feeds it from the bus engine's events and schedules `tick()` at
- * `nextDeadline()`, when the next counted pack goes stale.
+ * `nextDeadline()`, when the next counted or pending pack goes stale.
  *
  * Energy: the bank power (Σ of the counted packs) is sampled into an EnergyIntegrator
  * (src/energy) whenever it may have changed — a live frame, a pack going offline or stale.
@@ -28,7 +28,7 @@ export interface BankTrackerOptions {
 export class BankTracker {
   private readonly packs = new Map<number, BankPackInput>();
   private energy: EnergyIntegrator;
-  /** Counted addresses at the last evaluation, to see stale transitions in tick(). */
+  /** Every pack's condition at the last evaluation, to see transitions in tick(). */
   private counted = '';
 
   /** @param stored energy counters to continue (restored from node context). */
@@ -56,6 +56,7 @@ export class BankTracker {
         address: s.address,
         online: s.online,
         liveAt: s.live ? s.lastSeen : null,
+        firstSeen: now,
         live: s.live ?? null,
         settings: s.settings ?? null,
         serialNumber: s.info?.serialNumber || null,
@@ -65,12 +66,12 @@ export class BankTracker {
   }
 
   /**
-   * A decoded frame from the bus. Returns true when it changes the bank's figures enough
-   * to be worth a message: a live frame of a bank pack.
+   * A decoded frame from the bus. Returns true when it is worth a message: a live frame of a
+   * bank pack, or a settings / info frame that changes a pack's condition (a pack first heard of).
    */
   frame(address: number | null, payload: DecodedFrame, now: number): boolean {
     if (!this.accepts(address)) return false;
-    const p = this.ensure(address);
+    const p = this.ensure(address, now);
     p.online = true;
     if (payload.type === 'live') {
       p.live = payload;
@@ -80,33 +81,33 @@ export class BankTracker {
     } else if (payload.serialNumber) {
       p.serialNumber = payload.serialNumber;
     }
-    if (payload.type !== 'live') return false;
-    this.evaluate(now);
-    return true;
+    const changed = this.evaluate(now);
+    return payload.type === 'live' || changed;
   }
 
   /** The bus reports a pack online or offline. Returns true when that changes anything. */
   setOnline(address: number, online: boolean, now: number): boolean {
     if (!this.accepts(address)) return false;
     const known = this.packs.has(address);
-    const p = this.ensure(address);
+    const p = this.ensure(address, now);
     if (known && p.online === online) return false;
     p.online = online;
     this.evaluate(now);
     return true;
   }
 
-  /** Time passed: returns true when a pack went stale since the last evaluation. */
+  /** Time passed: returns true when a pack went stale (or anything else changed) since the last evaluation. */
   tick(now: number): boolean {
     return this.evaluate(now);
   }
 
-  /** Epoch ms when the next counted pack goes stale, or null when none is counted. */
+  /** Epoch ms when the next counted or pending pack goes stale, or null when there is none. */
   nextDeadline(now: number): number | null {
     let next: number | null = null;
     for (const p of this.packs.values()) {
-      if (!isCounted(p, now, this.options.staleAfterMs)) continue;
-      const at = p.liveAt + this.options.staleAfterMs;
+      const condition = conditionOf(p, now, this.options.staleAfterMs);
+      if (condition === 'stale') continue;
+      const at = (condition === 'counted' ? p.liveAt! : p.firstSeen) + this.options.staleAfterMs;
       if (next === null || at < next) next = at;
     }
     return next;
@@ -132,19 +133,20 @@ export class BankTracker {
     this.energy = new EnergyIntegrator(this.options.staleAfterMs);
   }
 
-  private ensure(address: number): BankPackInput {
+  private ensure(address: number, now: number): BankPackInput {
     let p = this.packs.get(address);
     if (!p) {
-      p = { address, online: true, liveAt: null, live: null, settings: null, serialNumber: null };
+      p = { address, online: true, liveAt: null, firstSeen: now, live: null, settings: null, serialNumber: null };
       this.packs.set(address, p);
     }
     return p;
   }
 
-  /** Sample the bank power; returns true when the set of counted packs changed. */
+  /** Sample the bank power; returns true when a pack's condition (counted, pending, stale) changed. */
   private evaluate(now: number): boolean {
-    const counted = [...this.packs.values()].filter((p) => isCounted(p, now, this.options.staleAfterMs));
-    const key = counted.map((p) => p.address).join(',');
+    const all = [...this.packs.values()];
+    const counted = all.filter((p) => isCounted(p, now, this.options.staleAfterMs));
+    const key = all.map((p) => `${p.address}:${conditionOf(p, now, this.options.staleAfterMs)}`).join(',');
     const changed = key !== this.counted;
     this.counted = key;
     if (counted.length > 0 && Number.isFinite(now)) {

@@ -48,7 +48,7 @@ export interface BankPackSummary {
   serialNumber: string | null;
   /** The bus considers the pack online. */
   online: boolean;
-  /** Excluded from the sums (offline, or its last live frame is too old, or none yet). */
+  /** Left out of the figures: offline, or its last live frame is too old (or none came within the stale time). */
   stale: boolean;
   /** %, V, A, W, Ah, Ah of its last live frame; null before the first one. */
   soc: number | null;
@@ -65,7 +65,7 @@ export interface BankPayload {
   packsOnline: number;
   /** The configured number of packs, or (configured 0) the number of packs seen. */
   packsExpected: number;
-  /** Addresses of the bank's packs that are not counted, ascending. */
+  /** Addresses of the bank's packs left out of the figures (offline or no recent live data), ascending. */
   stale: number[];
   /** Every pack seen, ascending address. */
   packs: BankPackSummary[];
@@ -113,6 +113,8 @@ export interface BankPackInput {
   online: boolean;
   /** Epoch ms when its last live frame arrived, or null when none was seen. */
   liveAt: number | null;
+  /** Epoch ms when the bank first heard of the pack: without live data it is pending, not stale, for the stale time. */
+  firstSeen: number;
   live: LivePayload | null;
   settings: SettingsPayload | null;
   serialNumber: string | null;

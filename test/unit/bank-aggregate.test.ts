@@ -79,8 +79,14 @@ describe('bank aggregation', () => {
     });
   });
 
-  it('lists a pack that has sent no live frame yet as stale, with null values', () => {
-    const b = run([pack(1), pack(5, { live: null, serialNumber: null })]);
+  it('a pack without live data is pending (not counted, not stale) for the stale time, then stale with null values', () => {
+    const pending = run([pack(1), pack(5, { live: null, serialNumber: null, known: STALE_MS - 1 })]);
+    assert.deepEqual(pending.stale, []);
+    assert.equal(pending.packsOnline, 1);
+    assert.equal(pending.packsExpected, 2);
+    assert.equal(pending.packs[1]!.stale, false);
+    assert.equal(pending.packs[1]!.soc, null);
+    const b = run([pack(1), pack(5, { live: null, serialNumber: null, known: STALE_MS })]);
     assert.deepEqual(b.stale, [5]);
     assert.deepEqual(b.packs[1], {
       address: 5,

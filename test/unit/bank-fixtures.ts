@@ -31,6 +31,8 @@ export interface PackOver {
   /** Age of the live frame at NOW, ms (default 1000). */
   age?: number;
   serialNumber?: string | null;
+  /** Time since the bank first heard of it at NOW, ms (default 60 000). */
+  known?: number;
 }
 
 export function pack(address: number, over: PackOver = {}): BankPackInput {
@@ -39,6 +41,7 @@ export function pack(address: number, over: PackOver = {}): BankPackInput {
     address,
     online: over.online ?? true,
     liveAt: l ? NOW - (over.age ?? 1000) : null,
+    firstSeen: NOW - (over.known ?? 60_000),
     live: l,
     settings: over.settings === null ? null : settings(address, over.settings ?? {}),
     serialNumber: over.serialNumber === undefined ? `SN${address}` : over.serialNumber,

@@ -30,8 +30,10 @@ describe('bank status', () => {
     assert.deepEqual(s, { fill: 'red', shape: 'ring', key: 'missing', params: { online: 3, expected: 4, count: 1 } });
   });
 
-  it('yellow ring while no pack has been seen', () => {
+  it('yellow ring while no pack has been seen, or a pack seen has not sent live data yet', () => {
     assert.deepEqual(bankStatus(summary([], 4)), { fill: 'yellow', shape: 'ring', key: 'waiting' });
+    const starting = [pack(1), pack(2, { live: null, known: 1000 })];
+    assert.deepEqual(bankStatus(summary(starting)), { fill: 'yellow', shape: 'ring', key: 'waiting' });
   });
 
   it('never shows "-0.0A" and fits 20 characters with 16 packs at high current', () => {

@@ -23,11 +23,12 @@ describe('bank tracker', () => {
     assert.equal(m.summary(NOW).packsOnline, 2);
   });
 
-  it('a live frame is an update; settings and info frames are kept for the next one', () => {
+  it('a live frame is an update; settings and info frames are kept for the next one (unless they introduce a pack)', () => {
     const t = new BankTracker(OPTS);
-    assert.equal(t.frame(1, settings(1, { chargingEnabled: false }), NOW), false);
+    assert.equal(t.frame(1, settings(1, { chargingEnabled: false }), NOW), true, 'a new pack, waiting for live data');
     assert.equal(t.frame(1, info(1, { serialNumber: '4062840158' }), NOW), false);
     assert.equal(t.frame(1, at(1, 100), NOW + 10), true);
+    assert.equal(t.frame(1, settings(1, { chargingEnabled: false }), NOW + 20), false);
     const s = t.summary(NOW + 10);
     assert.equal(s.chargingEnabled, false);
     assert.equal(s.packs[0]!.serialNumber, '4062840158');
@@ -62,6 +63,18 @@ describe('bank tracker', () => {
     assert.equal(t.nextDeadline(NOW + 5000 + STALE_MS), null);
   });
 
+  it('a pack heard of without live data goes stale at first sight + stale time unless a live frame comes', () => {
+    const t = new BankTracker(OPTS);
+    t.frame(1, at(1, 100), NOW);
+    assert.equal(t.frame(2, info(2), NOW + 1000), true);
+    assert.deepEqual(t.summary(NOW + 1000).stale, []);
+    assert.equal(t.nextDeadline(NOW + 1000), NOW + STALE_MS, 'pack 1 first');
+    t.frame(1, at(1, 100), NOW + 20_000);
+    assert.equal(t.nextDeadline(NOW + 20_000), NOW + 1000 + STALE_MS, 'then pending pack 2');
+    assert.equal(t.tick(NOW + 1000 + STALE_MS), true);
+    assert.deepEqual(t.summary(NOW + 1000 + STALE_MS).stale, [2]);
+  });
+
   it('seeds from the bus status (a bank node deployed onto a running bus)', () => {
     const state = (address: number, over: Partial<PackState>): PackState => ({
       address,
@@ -89,9 +102,11 @@ describe('bank tracker', () => {
       [
         [1, 'A1', true, false],
         [2, null, false, true],
-        [3, 'C3', true, true],
+        [3, 'C3', true, false],
       ],
     );
+    assert.deepEqual(t.summary(NOW + STALE_MS - 1).stale, [1, 2], 'pack 3 (no live data) is pending for the stale time');
+    assert.deepEqual(t.summary(NOW + STALE_MS).stale, [1, 2, 3]);
     assert.equal(s.power, 100);
     assert.equal(s.chargingEnabled, true);
     assert.equal(t.nextDeadline(NOW), NOW - 2000 + STALE_MS);

@@ -3,11 +3,13 @@ import { byteTimeMs } from '../protocol/constants';
 import { decodeFrame } from '../protocol/decode';
 import { encodeTrigger } from '../protocol/encode';
 import { Framer, type DataFrameEvent, type FramerEvent } from '../protocol/framer';
-import { encodeSettingWrite, readSetting, validateSetting, type SettingDef } from '../protocol/settings';
+import { validateSetting } from '../protocol/settings';
 import type { DecodedFrame, FrameKind } from '../protocol/types';
 import { realClock, type Clock, type TimerHandle } from './clock';
-import { WriteError, exceptionMeaning, settingToBusError } from './errors';
-import { GapLearner, gapKey } from './gap-learner';
+import { settingToBusError } from './errors';
+import { GapLearner, gapKey, planInjection } from './gap-learner';
+import type { Job, Outcome } from './jobs';
+import { Operations, REQUEST_TIMEOUT_MS, type CheckedSetting } from './operations';
 import { resolveBusOptions } from './options';
 import { PackTable } from './packs';
 import { PollPlan } from './poll-plan';
@@ -39,64 +41,16 @@ export const ECHO_WINDOW_MS = 30;
 /** A frame without tail address belongs to the last trigger of its kind seen within this time. */
 const ATTRIBUTION_WINDOW_MS = 1000;
 const HOUSEKEEPING_MS = 1000;
-/** Default overall deadline of request() and of each step of write(). */
-export const REQUEST_TIMEOUT_MS = 10_000;
-/** Sends per on-demand read before it fails with TIMEOUT. */
-const REQUEST_ATTEMPTS = 2;
 /** After an unanswered settings/info read, wait this long before trying that kind again. */
 const RETRY_MASTER_MS = 60_000;
 const RETRY_SNIFF_MS = 5_000;
-/** Injection into a master's gap: safety margin before the master's next transmission. */
-const MIN_MARGIN_MS = 20;
-const MARGIN_FRACTION = 0.1;
-/** Injection lead after the message that opens the gap: after a trigger, leave room for a slow answer to start. */
-const LEAD_AFTER_TRIGGER_MS = 40;
-const LEAD_AFTER_OTHER_MS = 10;
-/** Largest exchange we inject: an 11-byte trigger and a 310-byte answer. */
-const INJECT_TX_BYTES = 11;
-const INJECT_RX_BYTES = 310;
 const WATCHDOG_MAX_MS = 300_000;
-
-type Expect = { type: 'frame'; kind: FrameKind } | { type: 'ack'; register: number };
-
-type Outcome =
-  | { type: 'frame'; event: FrameEvent }
-  | { type: 'ack' }
-  | { type: 'exception'; code: number }
-  | { type: 'timeout' }
-  | { type: 'failed'; error: BusError };
-
-interface Job {
-  address: number;
-  expect: Expect;
-  purpose: 'poll' | 'probe' | 'info' | 'request' | 'write';
-  /** Bytes to send, built at send time (a switch-word write uses the settings known then). May throw. */
-  build(): Buffer;
-  /** Still worth sending (a request already satisfied by a sniffed frame is dropped unsent). */
-  wanted(): boolean;
-  done(outcome: Outcome): void;
-}
 
 interface Exchange {
   job: Job;
   sentAt: number;
   injected: boolean;
   timer: TimerHandle;
-}
-
-interface Waiter {
-  address: number;
-  kind: FrameKind;
-  since: number;
-  timer: TimerHandle;
-  job: Job | null;
-  settle(result: FrameEvent | BusError): void;
-}
-
-/** An in-flight write (for rejecting it on stop/link loss). */
-interface WriteOp {
-  address: number;
-  fail(err: BusError): void;
 }
 
 /**
@@ -130,6 +84,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   private readonly packs: PackTable;
   private readonly learner = new GapLearner();
   private readonly plan: PollPlan;
+  private readonly ops: Operations;
   private readonly statsData: BusStats = {
     bytesReceived: 0,
     bytesDiscarded: 0,
@@ -162,8 +117,6 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
 
   private exchange: Exchange | null = null;
   private readonly demand: Job[] = [];
-  private readonly waiters = new Set<Waiter>();
-  private readonly writes = new Set<WriteOp>();
 
   private sendTimer: TimerHandle | null = null;
   private injectTimer: TimerHandle | null = null;
@@ -193,6 +146,13 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     this.epochOffset = Date.now() - this.clock.now();
     this.packs = new PackTable((t) => t + this.epochOffset);
     this.plan = new PollPlan(this.addresses);
+    this.ops = new Operations({
+      clock: this.clock,
+      packs: this.packs,
+      enqueue: (job, front) => this.enqueue(job, front),
+      after: (ms, fn) => this.after(ms, fn),
+      fail: (err) => this.fail(err),
+    });
     this.holdOffMs = Math.min(this.options.masterSilenceMs, Math.max(this.options.minGapMs, 500));
     this.watchdogBaseMs = Math.max(5000, 10 * this.options.responseTimeoutMs);
     this.watchdogMs = this.watchdogBaseMs;
@@ -267,14 +227,14 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
         if (target === 'all') {
           const targets = this.packs.onlineAddresses().filter((a) => a !== 0 || kind !== 'info');
           if (!targets.length) throw new BusError('UNKNOWN_PACK', 'no pack is online on this bus yet');
-          this.requestAll(targets, kind, timeoutMs, resolve, reject);
+          this.ops.requestAll(targets, kind, timeoutMs, resolve, reject);
           return;
         }
         this.checkKnown(target);
         if (target === 0 && kind === 'info') {
           throw new BusError('UNKNOWN_PACK', 'the JK master (address 0) never sends its device info on this bus', 0);
         }
-        this.read(target, kind, timeoutMs, 'request', (r) => (r instanceof BusError ? reject(r) : resolve(r.payload)));
+        this.ops.read(target, kind, timeoutMs, 'request', (r) => (r instanceof BusError ? reject(r) : resolve(r.payload)));
       } catch (err) {
         reject(err);
       }
@@ -291,7 +251,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
           throw new BusError('WRITES_DISABLED', 'settings writes are disabled on this bus (enable "allow writes" first)');
         }
         if (this.options.mode === 'listen') throw new BusError('LISTEN_ONLY', 'the bus is in listen mode: it never transmits');
-        let checked: { def: SettingDef; value: number | boolean };
+        let checked: CheckedSetting;
         try {
           checked = validateSetting(setting, value);
         } catch (err) {
@@ -301,8 +261,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
         if (target === 'all') {
           const targets = this.packs.onlineAddresses().filter((a) => a !== 0);
           if (!targets.length) throw new BusError('UNKNOWN_PACK', 'no slave pack is online on this bus');
-          for (const a of targets) this.prevalidate(a, checked);
-          this.writeAll(targets, checked, resolve);
+          for (const a of targets) this.ops.prevalidate(a, checked);
+          this.ops.writeAll(targets, checked, resolve);
           return;
         }
         this.checkKnown(target);
@@ -310,8 +270,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
           throw new BusError('UNKNOWN_PACK', 'the JK master (address 0) does not accept writes on this bus; change its settings with the JK app', 0);
         }
         if (!this.packs.isOnline(target)) throw new BusError('PACK_OFFLINE', `pack ${target} is offline`, target);
-        this.prevalidate(target, checked);
-        this.writeOne(target, checked, (err, result) => (err ? reject(err) : resolve(result!)));
+        this.ops.prevalidate(target, checked);
+        this.ops.writeOne(target, checked, (err, result) => (err ? reject(err) : resolve(result!)));
       } catch (err) {
         reject(err);
       }
@@ -439,7 +399,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
       if (cameOnline) this.packEvent(address, true);
     }
     this.fire('frame', event);
-    this.settleWaiters(address, e.kind, event);
+    this.ops.frameSeen(address, e.kind, event);
     if (ours) {
       this.complete(x, { type: 'frame', event });
       return false;
@@ -650,14 +610,18 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     const now = this.clock.now();
     const quiet = this.learner.quietAfter(key, now);
     if (quiet === undefined) return;
-    const exchangeMs = (INJECT_TX_BYTES + INJECT_RX_BYTES) * this.byteMs + 1.5 * this.learner.turnaroundMs();
-    const margin = Math.max(MIN_MARGIN_MS, MARGIN_FRACTION * quiet);
-    const room = quiet - exchangeMs - margin;
-    const lead = Math.min(this.options.minGapMs, room);
-    if (lead < (key.startsWith('t:') ? LEAD_AFTER_TRIGGER_MS : LEAD_AFTER_OTHER_MS)) return;
+    const plan = planInjection({
+      afterTrigger: key.startsWith('t:'),
+      end,
+      quiet,
+      turnaroundMs: this.learner.turnaroundMs(),
+      byteMs: this.byteMs,
+      minGapMs: this.options.minGapMs,
+    });
+    if (!plan) return;
+    const { windowEnd } = plan;
     const heardAt = this.lastRxAt;
-    const windowEnd = end + quiet - margin / 2;
-    this.injectTimer = this.after(Math.max(0, end + lead - now), () => {
+    this.injectTimer = this.after(Math.max(0, plan.sendAt - now), () => {
       this.injectTimer = null;
       if (this.role !== 'sniffing' || this.exchange || !this.connected) return;
       if (this.lastRxAt !== heardAt || this.framer.buffered > 0) {
@@ -782,207 +746,6 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     }
   }
 
-  /**
-   * Wait for the next `kind` frame from `address` (ours or sniffed) and, unless the pack is the
-   * JK master (whose frames come by themselves), ask for it.
-   */
-  private read(address: number, kind: FrameKind, timeoutMs: number, purpose: 'request' | 'write', cb: (r: FrameEvent | BusError) => void): void {
-    let attempts = 0;
-    const w: Waiter = {
-      address,
-      kind,
-      since: this.clock.now(),
-      job: null,
-      timer: this.after(timeoutMs, () =>
-        this.settle(w, new BusError('TIMEOUT', `no ${kind} frame from pack ${address} within ${Math.round(timeoutMs)} ms`, address)),
-      ),
-      settle: cb,
-    };
-    this.waiters.add(w);
-    if (address === 0) return;
-    const job: Job = {
-      address,
-      expect: { type: 'frame', kind },
-      purpose,
-      build: () => encodeTrigger(address, kind),
-      wanted: () => this.waiters.has(w),
-      done: (o) => {
-        if (!this.waiters.has(w)) return;
-        if (o.type === 'failed') this.settle(w, o.error);
-        else if (o.type === 'timeout' || o.type === 'exception') {
-          attempts += 1;
-          if (attempts < REQUEST_ATTEMPTS) this.enqueue(job, true);
-          else {
-            const why = o.type === 'timeout' ? 'did not answer' : `answered exception ${o.code} (${exceptionMeaning(o.code)})`;
-            this.settle(w, new BusError(o.type === 'timeout' ? 'TIMEOUT' : 'PACK_EXCEPTION', `pack ${address} ${why} to ${attempts} ${kind} requests`, address));
-          }
-        }
-      },
-    };
-    w.job = job;
-    this.enqueue(job);
-  }
-
-  private settle(w: Waiter, result: FrameEvent | BusError): void {
-    if (!this.waiters.delete(w)) return;
-    this.clock.clearTimeout(w.timer);
-    try {
-      w.settle(result);
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  private settleWaiters(address: number | null, kind: FrameKind, event: FrameEvent): void {
-    if (address === null || !this.waiters.size) return;
-    for (const w of [...this.waiters]) if (w.address === address && w.kind === kind && event.at >= w.since) this.settle(w, event);
-  }
-
-  private requestAll(
-    targets: number[],
-    kind: FrameKind,
-    timeoutMs: number,
-    resolve: (v: DecodedFrame[]) => void,
-    reject: (e: unknown) => void,
-  ): void {
-    const results = new Map<number, DecodedFrame>();
-    let firstError: BusError | null = null;
-    let left = targets.length;
-    for (const a of targets) {
-      this.read(a, kind, timeoutMs, 'request', (r) => {
-        if (r instanceof BusError) firstError ??= r;
-        else results.set(a, r.payload);
-        if (--left > 0) return;
-        if (results.size) resolve(targets.filter((t) => results.has(t)).map((t) => results.get(t)!));
-        else reject(firstError ?? new BusError('TIMEOUT', `no pack answered the ${kind} request`));
-      });
-    }
-  }
-
-  /** Full validation against the pack's last known settings, before anything is queued. */
-  private prevalidate(address: number, checked: { def: SettingDef; value: number | boolean }): void {
-    const current = this.packs.settings(address);
-    if (checked.def.kind === 'bit' && !current) return; // settings are read first, then the bit is set
-    try {
-      encodeSettingWrite(address, checked.def.name, checked.value, current);
-    } catch (err) {
-      throw settingToBusError(err, address);
-    }
-  }
-
-  private writeAll(targets: number[], checked: { def: SettingDef; value: number | boolean }, resolve: (v: WriteResult[]) => void): void {
-    const results: WriteResult[] = [];
-    const step = (i: number): void => {
-      if (i >= targets.length) {
-        resolve(results);
-        return;
-      }
-      const address = targets[i]!;
-      this.writeOne(address, checked, (err, result) => {
-        if (err) {
-          const r: WriteResult & { error?: { code: string; message: string } } = err instanceof WriteError ? { ...err.result } : this.failedResult(address, checked);
-          r.error = { code: err.code, message: err.message };
-          results.push(r);
-        } else {
-          results.push(result!);
-        }
-        step(i + 1);
-      });
-    };
-    step(0);
-  }
-
-  private failedResult(address: number, checked: { def: SettingDef; value: number | boolean }): WriteResult {
-    const s = this.packs.settings(address);
-    const before = s ? (readSetting(s, checked.def.name) ?? null) : null;
-    return { ok: false, address, setting: checked.def.name, requested: checked.value, before, after: null };
-  }
-
-  /**
-   * One confirmed write: (read the settings first when a bit of the switch word needs them),
-   * send the write in a slot where we may talk, handle the acknowledgement or exception, then
-   * read the settings back and compare.
-   */
-  private writeOne(
-    address: number,
-    checked: { def: SettingDef; value: number | boolean },
-    cb: (err: BusError | null, result?: WriteResult) => void,
-  ): void {
-    const { def, value } = checked;
-    let before: number | boolean | null = null;
-    let finished = false;
-    const op: WriteOp = { address, fail: (err) => finish(err) };
-    const finish = (err: BusError | null, result?: WriteResult): void => {
-      if (finished) return;
-      finished = true;
-      this.writes.delete(op);
-      cb(err, result);
-    };
-    this.writes.add(op);
-    const result = (after: number | boolean | null, ok: boolean): WriteResult => ({ ok, address, setting: def.name, requested: value, before, after });
-
-    const readBack = (acked: boolean): void => {
-      this.read(address, 'settings', REQUEST_TIMEOUT_MS, 'write', (r) => {
-        if (r instanceof BusError) {
-          const msg = acked
-            ? `pack ${address} acknowledged the write of ${def.name} but its settings could not be read back (${r.message})`
-            : `pack ${address} did not acknowledge the write of ${def.name} and its settings could not be read back (${r.message})`;
-          finish(new WriteError(r.code === 'TIMEOUT' ? 'TIMEOUT' : r.code, msg, address, result(null, false)));
-          return;
-        }
-        const after = readSetting(r.payload as Parameters<typeof readSetting>[0], def.name) ?? null;
-        if (after !== null && sameValue(def, after, value)) {
-          finish(null, result(after, true));
-          return;
-        }
-        const msg = acked
-          ? `pack ${address} acknowledged ${def.name} = ${String(value)} but reads back ${String(after)}`
-          : `pack ${address} did not acknowledge the write of ${def.name}; it reads back ${String(after)}`;
-        finish(new WriteError(acked ? 'READBACK_MISMATCH' : 'TIMEOUT', msg, address, result(after, false)));
-      });
-    };
-
-    const sendWrite = (): void => {
-      const job: Job = {
-        address,
-        expect: { type: 'ack', register: def.register },
-        purpose: 'write',
-        build: () => {
-          const current = this.packs.settings(address);
-          const enc = encodeSettingWrite(address, def.name, value, current);
-          before = current ? (readSetting(current, def.name) ?? null) : null;
-          return enc.bytes;
-        },
-        wanted: () => !finished,
-        done: (o) => {
-          if (finished) return;
-          if (o.type === 'ack') readBack(true);
-          else if (o.type === 'timeout') readBack(false);
-          else if (o.type === 'exception') {
-            finish(
-              new WriteError(
-                'PACK_EXCEPTION',
-                `pack ${address} refused ${def.name} = ${String(value)}: Modbus exception ${o.code} (${exceptionMeaning(o.code)})`,
-                address,
-                result(before, false),
-              ),
-            );
-          } else if (o.type === 'failed') finish(o.error);
-        },
-      };
-      this.enqueue(job);
-    };
-
-    if (def.kind === 'bit' && !this.packs.settings(address)) {
-      this.read(address, 'settings', REQUEST_TIMEOUT_MS, 'write', (r) => {
-        if (r instanceof BusError) finish(new BusError(r.code, `cannot write ${def.name}: the settings of pack ${address} could not be read first (${r.message})`, address));
-        else if (!finished) sendWrite();
-      });
-    } else {
-      sendWrite();
-    }
-  }
-
   // ---------------------------------------------------------------------------------------
   // Link, housekeeping, plumbing
 
@@ -1027,8 +790,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     this.exchange = null;
     if (x) this.clock.clearTimeout(x.timer);
     this.demand.length = 0;
-    for (const w of [...this.waiters]) this.settle(w, err);
-    for (const op of [...this.writes]) op.fail(err);
+    this.ops.abort(err);
   }
 
   private housekeeping(): void {
@@ -1094,10 +856,6 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   }
 }
 
-function sameValue(def: SettingDef, a: number | boolean, b: number | boolean): boolean {
-  if (typeof a === 'boolean' || typeof b === 'boolean') return Boolean(a) === Boolean(b);
-  return Math.abs(a - b) <= def.step / 2 + 1e-9;
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -100,6 +100,49 @@ export class GapLearner {
   }
 }
 
+/** Safety margin kept before the master's next transmission: at least this, ms … */
+export const MIN_MARGIN_MS = 20;
+/** … or this share of the gap, whichever is larger. */
+export const MARGIN_FRACTION = 0.1;
+/** Least lead after a trigger: a pack's answer (if it is there after all) must have started before we talk. */
+export const LEAD_AFTER_TRIGGER_MS = 40;
+export const LEAD_AFTER_OTHER_MS = 10;
+/** The largest exchange we inject: an 11-byte trigger and a 310-byte answer (turnaround on top). */
+const INJECT_BYTES = 11 + 310;
+
+export interface InjectionInput {
+  /** The message opening the gap is a trigger (a slow answer may still come). */
+  afterTrigger: boolean;
+  /** Clock time its last byte arrived. */
+  end: number;
+  /** Learned silence after it, ms. */
+  quiet: number;
+  turnaroundMs: number;
+  byteMs: number;
+  /** The configured minimum gap before our command (used in full when the gap allows). */
+  minGapMs: number;
+}
+
+export interface InjectionPlan {
+  /** When to transmit. */
+  sendAt: number;
+  /** Our answer must be complete by then (the master may talk again soon after). */
+  windowEnd: number;
+}
+
+/**
+ * Where one request fits into a master's quiet gap, or null when it does not: start after a
+ * lead of up to minGapMs and finish (trigger, 1.5 × turnaround, 310-byte answer) with a margin
+ * of max(20 ms, 10 % of the gap) before the master's next transmission.
+ */
+export function planInjection(p: InjectionInput): InjectionPlan | null {
+  const exchangeMs = INJECT_BYTES * p.byteMs + 1.5 * p.turnaroundMs;
+  const margin = Math.max(MIN_MARGIN_MS, MARGIN_FRACTION * p.quiet);
+  const lead = Math.min(p.minGapMs, p.quiet - exchangeMs - margin);
+  if (lead < (p.afterTrigger ? LEAD_AFTER_TRIGGER_MS : LEAD_AFTER_OTHER_MS)) return null;
+  return { sendAt: p.end + lead, windowEnd: p.end + p.quiet - margin / 2 };
+}
+
 /** Key helpers shared with the engine: "t:<addr>:<kind>" triggers, "f:<addr>:<kind>" data frames. */
 export const gapKey = {
   trigger: (address: number, kind: string) => `t:${address}:${kind}`,

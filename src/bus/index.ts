@@ -10,6 +10,7 @@ export type { LinkOptions, TransportLog, TransportLogLevel } from './link';
 export { SerialTransport, type SerialTransportOptions } from './serial';
 export { TcpTransport, type TcpTransportOptions } from './tcp';
 export { claimPort, portKey, type PortTarget } from './port-registry';
-export { BusEngine, REQUEST_TIMEOUT_MS, type BusEngineDeps, type BusLog, type BusLogLevel } from './engine';
+export { BusEngine, type BusEngineDeps, type BusLog, type BusLogLevel } from './engine';
+export { REQUEST_TIMEOUT_MS } from './operations';
 export { resolveBusOptions, DEFAULT_ADDRESSES } from './options';
 export { WriteError, exceptionMeaning } from './errors';

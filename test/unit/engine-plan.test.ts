@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { GapLearner } from '../../src/bus/gap-learner';
+import { GapLearner, planInjection } from '../../src/bus/gap-learner';
 import { PollPlan, type PollJob } from '../../src/bus/poll-plan';
 
 const live = () => 'live' as const;
@@ -103,5 +103,27 @@ describe('bus engine: gap learner', () => {
     g.reset();
     assert.equal(g.quietAfter('t:1:live', 5001), undefined);
     assert.equal(g.keys, 0);
+  });
+});
+
+describe('bus engine: injection into a gap', () => {
+  const byteMs = 10_000 / 115200;
+  const base = { end: 1000, turnaroundMs: 8, byteMs, minGapMs: 100 };
+
+  it('after an answered exchange (180 ms): starts minGap after it, done with ≥ 20 ms to spare', () => {
+    const p = planInjection({ ...base, afterTrigger: false, quiet: 180 })!;
+    assert.equal(p.sendAt, 1100);
+    assert.equal(p.windowEnd, 1000 + 180 - 10);
+    const done = p.sendAt + 321 * byteMs + 8;
+    assert.ok(1180 - done > 20, `${1180 - done} ms left`);
+  });
+
+  it('a short gap shrinks the lead; too short a gap, or too little lead after a trigger, is refused', () => {
+    const p = planInjection({ ...base, afterTrigger: false, quiet: 90 })!;
+    // 90 − (321 bytes + 12 ms) − 20 = 30.1 ms lead.
+    assert.ok(Math.abs(p.sendAt - 1000 - (90 - 321 * byteMs - 12 - 20)) < 1e-9);
+    assert.equal(planInjection({ ...base, afterTrigger: false, quiet: 60 }), null);
+    assert.equal(planInjection({ ...base, afterTrigger: true, quiet: 90 }), null, 'after a trigger the lead must be ≥ 40 ms');
+    assert.equal(planInjection({ ...base, afterTrigger: true, quiet: 220 })!.sendAt, 1100);
   });
 });

@@ -451,14 +451,25 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
         this.armFlush();
         return;
       }
-      // The line went quiet: a frame whose tail never came is released, partial bytes dropped.
-      const events = this.framer.flush();
-      const at = this.lastRxAt;
-      let foreign = false;
-      for (const e of events) if (this.handleEvent(e, at - e.bytes.length * this.byteMs, at, at)) foreign = true;
-      this.consumed = this.rxTotal - this.framer.buffered;
-      if (this.role === 'master' && foreign) this.holdOff();
+      // Quiet as far as we know — but after a busy spell of the event loop, bytes may be waiting
+      // unread: let pending I/O in first (a 0 ms timer runs after the poll phase), then decide.
+      const heard = this.lastRxAt;
+      this.flushTimer = this.after(0, () => {
+        this.flushTimer = null;
+        if (this.lastRxAt !== heard) this.armFlush();
+        else this.flushNow();
+      });
     });
+  }
+
+  /** The line went quiet: a frame whose tail never came is released, partial bytes dropped. */
+  private flushNow(): void {
+    const events = this.framer.flush();
+    const at = this.lastRxAt;
+    let foreign = false;
+    for (const e of events) if (this.handleEvent(e, at - e.bytes.length * this.byteMs, at, at)) foreign = true;
+    this.consumed = this.rxTotal - this.framer.buffered;
+    if (this.role === 'master' && foreign) this.holdOff();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -621,15 +632,17 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     if (!plan) return;
     const { windowEnd } = plan;
     const heardAt = this.lastRxAt;
+    const stillQuiet = () => this.role === 'sniffing' && !this.exchange && this.connected && this.lastRxAt === heardAt && this.framer.buffered === 0;
     this.injectTimer = this.after(Math.max(0, plan.sendAt - now), () => {
-      this.injectTimer = null;
-      if (this.role !== 'sniffing' || this.exchange || !this.connected) return;
-      if (this.lastRxAt !== heardAt || this.framer.buffered > 0) {
-        this.log('debug', 'gap abandoned: the line was not quiet');
-        return;
-      }
-      const job = this.takeDemand() ?? this.sniffInfoJob(this.clock.now());
-      if (job) this.send(job, true, windowEnd);
+      // Same check twice: before and after letting bytes that may be waiting unread come in.
+      this.injectTimer = stillQuiet()
+        ? this.after(0, () => {
+            this.injectTimer = null;
+            if (!stillQuiet()) return;
+            const job = this.takeDemand() ?? this.sniffInfoJob(this.clock.now());
+            if (job) this.send(job, true, windowEnd);
+          })
+        : null;
     });
   }
 

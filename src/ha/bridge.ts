@@ -14,17 +14,34 @@
  * - The `announced` registry (config topics per device) and the energy counters are handed to
  *   `persist` (node context), so stale configs can be deleted and counters continue after a
  *   restart.
+ *
+ * Controls (option `controls`): once a pack's settings are known and `writable(busId)` says its
+ * bus allows writes, its switches and numbers are announced with command topics. `control()`
+ * turns an HA command into a write request (for a jkbms-write node), and a confirmed result
+ * into an immediate state; a refused command or a failed write re-publishes the real state, so
+ * HA's switch snaps back.
  */
 import type { Clock } from '../bus/clock';
 import { EnergyIntegrator, type EnergySnapshot, parseEnergy } from '../energy/integrator';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
+import { applyConfirmed, commandValue, type ControlInput, controlSettings } from './controls';
 import { type Announcement, deletion, deviceConfig, entityConfigs } from './discovery';
 import { buildEntities } from './entities';
-import { bridgeAvailabilityTopic, packDeviceId, packTopics, provisionalDeviceId, serialDeviceId, topicLevel, usableSerial } from './ids';
+import {
+  bridgeAvailabilityTopic,
+  commandPrefix,
+  packDeviceId,
+  packTopics,
+  parseCommandTopic,
+  provisionalDeviceId,
+  serialDeviceId,
+  topicLevel,
+  usableSerial,
+} from './ids';
 import type { BmsRef, HaInput, RemoveTarget } from './input';
 import { PACK_ENTITIES, type PackIdentity, type PackView, packDevice, packState } from './pack';
 import { Throttle } from './throttle';
-import type { Component, HaOptions, MqttMessage } from './types';
+import type { Component, HaOptions, MqttMessage, WriteRequest } from './types';
 
 /** What we published for one HA device (persisted). */
 export interface AnnouncedDevice {
@@ -47,6 +64,17 @@ export interface BridgeDeps {
   /** Messages produced outside `handle()` (rate-limited states). */
   publish: (msgs: MqttMessage[]) => void;
   persist: (key: PersistKey, value: unknown) => void;
+  /** Whether packs of this bus may be written (its "allow writes" is on and it may transmit). Default: never. */
+  writable?: (busId: string) => boolean;
+}
+
+export type ControlErrorCode = 'bad-command-topic' | 'unknown-pack' | 'controls-off' | 'not-a-control';
+
+/** What a control message produced: states for the first output, a write request for the second, an error to report. */
+export interface ControlOutcome {
+  publish: MqttMessage[];
+  request: WriteRequest | null;
+  error: { code: ControlErrorCode; topic: string; setting: string } | null;
 }
 
 interface Slot {
@@ -77,7 +105,9 @@ function parseAnnounced(value: unknown): Record<string, AnnouncedDevice> {
     if (typeof d.busId !== 'string' || !Number.isInteger(d.address) || !strings(d.topics) || typeof d.availability !== 'string') continue;
     const comps: Record<string, Component> = {};
     if (d.components && typeof d.components === 'object') {
-      for (const [k, p] of Object.entries(d.components as Record<string, unknown>)) if (p === 'sensor' || p === 'binary_sensor') comps[k] = p;
+      for (const [k, p] of Object.entries(d.components as Record<string, unknown>)) {
+        if (p === 'sensor' || p === 'binary_sensor' || p === 'switch' || p === 'number') comps[k] = p;
+      }
     }
     out[id] = { busId: d.busId, address: d.address as number, topics: [...d.topics], components: comps, availability: d.availability };
   }
@@ -190,6 +220,64 @@ export class HaBridge {
     }
   }
 
+  /** Handle a control message (src/ha/controls.ts). */
+  control(input: ControlInput): ControlOutcome {
+    const none: ControlOutcome = { publish: [], request: null, error: null };
+    switch (input.kind) {
+      case 'ignored':
+        return none;
+      case 'command':
+        return this.command(input.topic, input.text);
+      case 'written': {
+        const slot = this.slots.get(`${input.bms.busId}/${input.bms.address}`);
+        if (!slot) return none;
+        const { setting, after } = input.result;
+        if (slot.settings && after !== null) slot.settings = applyConfirmed(slot.settings, setting, after);
+        return { ...none, publish: this.stateNow(slot) };
+      }
+      case 'write-failed': {
+        const slot = this.slots.get(`${input.bms.busId}/${input.bms.address}`);
+        return { ...none, publish: slot ? this.stateNow(slot) : [] };
+      }
+    }
+  }
+
+  /** An HA command → a write request for the pack whose command topic it is. */
+  private command(topic: string, text: string): ControlOutcome {
+    const parsed = parseCommandTopic(this.opts.baseTopic, topic);
+    const refuse = (code: ControlErrorCode, publish: MqttMessage[] = []): ControlOutcome => ({
+      publish,
+      request: null,
+      error: { code, topic, setting: parsed?.setting ?? '' },
+    });
+    if (!parsed) return refuse('bad-command-topic');
+    const slot = [...this.slots.values()].find((s) => s.live && this.commandPrefixOf(s) === parsed.prefix);
+    if (!slot) return refuse('unknown-pack');
+    // A refused command re-publishes the real state: HA's switch or number snaps back.
+    if (this.opts.controls !== true) return refuse('controls-off', this.stateNow(slot));
+    const def = this.hasControls(slot) ? controlSettings(this.opts.protection === true).find((d) => d.name === parsed.setting) : undefined;
+    if (!def) return refuse('not-a-control', this.stateNow(slot));
+    const id = slot.identity;
+    return {
+      publish: [],
+      request: {
+        topic,
+        payload: { address: slot.address, setting: def.name, value: commandValue(def, text) },
+        bms: {
+          bus: slot.busName,
+          busId: slot.busId,
+          address: slot.address,
+          serialNumber: id.serialNumber,
+          model: id.model,
+          hardwareVersion: id.hardwareVersion,
+          softwareVersion: id.softwareVersion,
+          name: id.name,
+        },
+      },
+      error: null,
+    };
+  }
+
   // ---------------------------------------------------------------- slots and ids
 
   private slotFor(bms: BmsRef, infoSerial: string | null): { slot: Slot; out: MqttMessage[] } {
@@ -286,7 +374,17 @@ export class HaBridge {
       settings: slot.settings,
       info: slot.info,
       energy: slot.integrator ? { chargedKWh: slot.integrator.chargedKWh, dischargedKWh: slot.integrator.dischargedKWh } : null,
+      controls: this.hasControls(slot) ? { protection: this.opts.protection === true } : null,
     };
+  }
+
+  /** Controls for a slot: the option is on, its settings are known, its bus may be written, and it is not the JK master. */
+  private hasControls(slot: Slot): boolean {
+    return this.opts.controls === true && slot.settings !== null && slot.address !== 0 && this.deps.writable?.(slot.busId) === true;
+  }
+
+  private commandPrefixOf(slot: Slot): string {
+    return commandPrefix(this.opts.baseTopic, topicLevel(slot.busName, slot.busId), slot.deviceId);
   }
 
   private topics(slot: Slot) {
@@ -318,6 +416,7 @@ export class HaBridge {
       availability: [topics.availability, bridgeAvailabilityTopic(this.opts.baseTopic)],
       expireAfter,
       qos,
+      commandPrefix: this.commandPrefixOf(slot),
     };
     const prev = this.announced[slot.deviceId];
     const keys = new Set(defs.map((d) => d.key));
@@ -374,6 +473,11 @@ export class HaBridge {
 
   private stateMessage(slot: Slot): MqttMessage {
     return { topic: this.topics(slot).state, payload: JSON.stringify(packState(this.view(slot))), retain: false, qos: this.opts.qos };
+  }
+
+  /** The slot's state now, when it has been announced. */
+  private stateNow(slot: Slot): MqttMessage[] {
+    return slot.live && slot.signature !== null ? [this.stateMessage(slot)] : [];
   }
 
   private publishDueState(slot: Slot): void {

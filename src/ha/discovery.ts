@@ -19,6 +19,8 @@ export interface Announcement {
   /** `expire_after`, s; 0 = omitted. */
   expireAfter: number;
   qos: Qos;
+  /** Prefix of the command topics of switches and numbers (`<prefix>/<setting>`). */
+  commandPrefix?: string;
 }
 
 export function uniqueId(deviceId: string, key: string): string {
@@ -48,6 +50,27 @@ function entityFields(def: EntityDef): Record<string, unknown> {
   if (def.options !== undefined) o.options = [...def.options];
   if (def.icon !== undefined) o.icon = def.icon;
   if (def.diagnostic) o.entity_category = 'diagnostic';
+  if (def.config) o.entity_category = 'config';
+  return o;
+}
+
+/** Only sensors and binary sensors have `expire_after`; switches and numbers follow the availability. */
+const expires = (def: EntityDef): boolean => def.component === 'sensor' || def.component === 'binary_sensor';
+
+/** Command keys of a switch or number: its command topic, ON/OFF payloads or range and box mode. */
+function commandFields(a: Announcement, def: EntityDef): Record<string, unknown> {
+  const c = def.command;
+  if (!c || a.commandPrefix === undefined) return {};
+  const o: Record<string, unknown> = { command_topic: `${a.commandPrefix}/${c.setting}` };
+  if (def.component === 'switch') {
+    o.payload_on = 'ON';
+    o.payload_off = 'OFF';
+  } else if (def.component === 'number') {
+    o.min = c.min;
+    o.max = c.max;
+    o.step = c.step;
+    o.mode = 'box';
+  }
   return o;
 }
 
@@ -64,11 +87,12 @@ export function entityConfig(a: Announcement, def: EntityDef): Record<string, un
     default_entity_id: `${def.component}.${entitySlug(uid)}`,
     state_topic: a.stateTopic,
     value_template: valueTemplate(def),
+    ...commandFields(a, def),
     ...entityFields(def),
     availability: availabilityList(a),
   };
   if (a.availability.length > 1) o.availability_mode = 'all';
-  if (a.expireAfter > 0) o.expire_after = a.expireAfter;
+  if (a.expireAfter > 0 && expires(def)) o.expire_after = a.expireAfter;
   o.device = { ...a.device, identifiers: [...a.device.identifiers] };
   o.origin = originBlock(a.origin);
   return o;
@@ -110,8 +134,9 @@ export function deviceConfigPayload(a: Announcement, defs: readonly EntityDef[],
       default_entity_id: `${def.component}.${entitySlug(uid)}`,
       ...entityFields(def),
       value_template: valueTemplate(def),
+      ...commandFields(a, def),
     };
-    if (a.expireAfter > 0) c.expire_after = a.expireAfter;
+    if (a.expireAfter > 0 && expires(def)) c.expire_after = a.expireAfter;
     cmps[def.key] = c;
   }
   // HA removes a component of a device config that is sent with its platform only.

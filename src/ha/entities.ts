@@ -31,6 +31,18 @@ export interface EntityDef {
   icon?: string;
   /** For `device_class: "enum"` sensors. */
   options?: readonly string[];
+  /** `entity_category: "config"` (controls). */
+  config?: boolean;
+  /** Switches and numbers: the setting their command topic writes (number: with its range). */
+  command?: CommandDef;
+}
+
+export interface CommandDef {
+  /** Setting name of the register table (src/protocol/settings.ts); last level of the command topic. */
+  setting: string;
+  min?: number;
+  max?: number;
+  step?: number;
 }
 
 export interface EntityRow<V> {
@@ -55,10 +67,10 @@ export function jsonRef(path: StatePath): string {
   return 'value_json' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
 }
 
-/** HA `value_template` of an entity. Binary sensors map the JSON boolean to ON / OFF. */
+/** HA `value_template` of an entity. Binary sensors and switches map the JSON boolean to ON / OFF. */
 export function valueTemplate(def: EntityDef): string {
   const ref = jsonRef(def.path);
-  return def.component === 'binary_sensor' ? `{{ 'ON' if ${ref} else 'OFF' }}` : `{{ ${ref} }}`;
+  return def.component === 'binary_sensor' || def.component === 'switch' ? `{{ 'ON' if ${ref} else 'OFF' }}` : `{{ ${ref} }}`;
 }
 
 /** Two-digit 1-based number for keys that sort well: 1 → "01". */

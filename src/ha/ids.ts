@@ -6,8 +6,8 @@
  * - Ids contain only `[a-zA-Z0-9_-]` (HA's rule for discovery ids); anything else becomes `_`.
  * - Entity unique ids are `<device id>_<entity key>`; `default_entity_id` is the lowercase
  *   slug of that (HA entity ids allow only `[a-z0-9_]`).
- * - Topics: `<base>/<bus>/<device id without "jkbms_">/state|availability` and
- *   `<base>/bridge/availability`.
+ * - Topics: `<base>/<bus>/<device id without "jkbms_">/state|availability`, commands on
+ *   `<base>/<bus>/<device id without "jkbms_">/set/<setting>`, and `<base>/bridge/availability`.
  */
 
 export const DEVICE_ID_PREFIX = 'jkbms_';
@@ -71,6 +71,20 @@ export interface PackTopics {
 export function packTopics(base: string, busLevel: string, deviceId: string): PackTopics {
   const id = deviceId.startsWith(DEVICE_ID_PREFIX) ? deviceId.slice(DEVICE_ID_PREFIX.length) : deviceId;
   return { state: `${base}/${busLevel}/${id}/state`, availability: `${base}/${busLevel}/${id}/availability` };
+}
+
+/** Prefix of a pack's command topics (`<prefix>/<setting>`): `<base>/<bus>/<id>/set`. */
+export function commandPrefix(base: string, busLevel: string, deviceId: string): string {
+  const id = deviceId.startsWith(DEVICE_ID_PREFIX) ? deviceId.slice(DEVICE_ID_PREFIX.length) : deviceId;
+  return `${base}/${busLevel}/${id}/set`;
+}
+
+/** `<base>/<bus>/<id>/set/<setting>` → its parts, or null when the topic is not a command topic under `base`. */
+export function parseCommandTopic(base: string, topic: string): { prefix: string; setting: string } | null {
+  if (!topic.startsWith(`${base}/`)) return null;
+  const levels = topic.slice(base.length + 1).split('/');
+  if (levels.length !== 4 || levels[2] !== 'set' || levels.some((l) => l === '')) return null;
+  return { prefix: topic.slice(0, topic.lastIndexOf('/')), setting: levels[3]! };
 }
 
 export function bridgeAvailabilityTopic(base: string): string {

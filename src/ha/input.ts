@@ -112,7 +112,7 @@ function checkInfo(p: Obj): InfoPayload {
   return p as unknown as InfoPayload;
 }
 
-function checkBms(bms: unknown): BmsRef {
+export function checkBms(bms: unknown): BmsRef {
   if (!isObj(bms)) throw new HaInputError('bad-field', 'msg.bms');
   if (typeof bms.busId !== 'string' || bms.busId === '') throw new HaInputError('bad-field', 'msg.bms.busId');
   if (typeof bms.bus !== 'string') throw new HaInputError('bad-field', 'msg.bms.bus');

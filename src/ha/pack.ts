@@ -6,6 +6,7 @@
  */
 import { type AlarmDef, ALARMS } from '../protocol/alarms';
 import type { InfoPayload, LivePayload, SettingsPayload, Temperatures } from '../protocol/types';
+import { controlEntities, controlState } from './controls';
 import { type EntityDef, type EntityTable, two } from './entities';
 import type { DeviceInfo } from './types';
 
@@ -28,6 +29,8 @@ export interface PackView {
   info: InfoPayload | null;
   /** Energy counters, kWh; null when the energy group is off. */
   energy: { chargedKWh: number; dischargedKWh: number } | null;
+  /** Switches and numbers to announce (needs `settings`); absent or null: none. */
+  controls?: { protection: boolean } | null;
 }
 
 export const MANUFACTURER = 'Jikong';
@@ -198,6 +201,11 @@ export const PACK_ENTITIES: EntityTable<PackView> = [
       );
     },
   },
+  {
+    // Controls follow the node's options and the bus's "allow writes", not an entity group.
+    group: 'core',
+    entities: (v) => (v.controls && v.settings ? controlEntities(v.controls.protection) : []),
+  },
 ];
 
 /** "YYMMDD" → "20YY-MM-DD" (HA `date` sensors want ISO dates); null when not a date. */
@@ -287,6 +295,7 @@ export function packState(v: PackView): Record<string, unknown> {
   const device: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(deviceState(v))) if (val !== undefined) device[k] = val;
   state.device = device;
+  if (v.controls && v.settings) state.controls = controlState(v.settings, v.controls.protection);
   return state;
 }
 

@@ -11,7 +11,7 @@ export interface MqttMessage {
   qos: Qos;
 }
 
-export type Component = 'sensor' | 'binary_sensor';
+export type Component = 'sensor' | 'binary_sensor' | 'switch' | 'number';
 
 /** `core` entities are always published; the other groups are editor checkboxes. */
 export type EntityGroup = 'core' | 'cells' | 'resistances' | 'temperatures' | 'details' | 'device' | 'energy';
@@ -53,4 +53,32 @@ export interface HaOptions {
   /** Longest gap between live frames that is still integrated into the energy counters, s. */
   energyMaxGap: number;
   origin: Origin;
+  /**
+   * Announce switch and number entities (charging, discharging, balancer, ... and the common
+   * settings) for packs whose bus allows writes; their commands become write requests for a
+   * `jkbms-write` node. Default false.
+   */
+  controls?: boolean;
+  /** With `controls`: also announce protection thresholds (SettingDef.protection). Default false. */
+  protection?: boolean;
+}
+
+/**
+ * A write request made from a Home Assistant command, for a `jkbms-write` node (jkbms-ha's
+ * second output): `msg.payload = {address, setting, value}` and `msg.bms` of the pack.
+ */
+export interface WriteRequest {
+  /** The command topic it came from. */
+  topic: string;
+  payload: { address: number; setting: string; value: number | boolean | string };
+  bms: {
+    bus: string;
+    busId: string;
+    address: number;
+    serialNumber: string | null;
+    model: string | null;
+    hardwareVersion: string | null;
+    softwareVersion: string | null;
+    name: string | null;
+  };
 }

@@ -1,6 +1,8 @@
 /**
  * `jkbms-ha`: Home Assistant MQTT discovery for the packs of `jkbms` nodes. Emits messages
- * for the core `mqtt out` node ({ topic, payload, retain, qos }); we ship no MQTT client.
+ * for the core `mqtt out` node ({ topic, payload, retain, qos }) on its first output; we ship
+ * no MQTT client. With the "controls" option, HA commands become write requests on the second
+ * output, for a `jkbms-write` node whose results come back in.
  * The logic lives in src/ha (HaBridge) and src/energy; this file is the Node-RED glue:
  * options, node context, status, errors.
  */
@@ -9,9 +11,11 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { type Clock, realClock } from '../bus/clock';
 import { HaBridge, type PersistKey } from '../ha/bridge';
+import { parseControl } from '../ha/controls';
 import { topicPrefixProblem } from '../ha/ids';
 import { HaInputError, parseInput } from '../ha/input';
-import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos } from '../ha/types';
+import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos, WriteRequest } from '../ha/types';
+import { getBus } from './lib/bus';
 
 interface JkbmsHaDef extends NodeDef {
   discoveryPrefix: string;
@@ -27,6 +31,8 @@ interface JkbmsHaDef extends NodeDef {
   qos: number | string;
   rateLimit: number | string;
   energyMaxGap: number | string;
+  controls?: boolean | string;
+  protection?: boolean | string;
 }
 
 /** Our package name, version and project URL, for HA's origin block. */
@@ -60,6 +66,7 @@ function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string }
   if (!Number.isFinite(rateLimit) || rateLimit < 0) return { error: 'bad-option', option: 'rateLimit' };
   if (!Number.isFinite(energyMaxGap) || energyMaxGap <= 0) return { error: 'bad-option', option: 'energyMaxGap' };
   const on = (v: unknown) => v !== false;
+  const opted = (v: unknown) => v === true || v === 'true';
   return {
     discoveryPrefix,
     baseTopic,
@@ -77,6 +84,8 @@ function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string }
     rateLimit,
     energyMaxGap,
     origin: ORIGIN,
+    controls: opted(c.controls),
+    protection: opted(c.protection),
   };
 }
 
@@ -88,6 +97,7 @@ function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string }
 const carried = new Map<string, { energy: unknown; announced: unknown }>();
 
 const toNodeMsg = (m: MqttMessage): NodeMessage => ({ topic: m.topic, payload: m.payload, retain: m.retain, qos: m.qos }) as NodeMessage;
+const toRequestMsg = (r: WriteRequest): NodeMessage => ({ topic: r.topic, payload: r.payload, bms: r.bms }) as NodeMessage;
 
 export = function (RED: NodeAPI) {
   function JkbmsHaNode(this: Node, config: JkbmsHaDef) {
@@ -119,6 +129,18 @@ export = function (RED: NodeAPI) {
         }, ms),
     };
 
+    // Controls need a bus that allows writes and may transmit; say once per bus when it does not.
+    const refusedBuses = new Set<string>();
+    const writable = (busId: string): boolean => {
+      const bus = getBus(RED, busId);
+      const ok = !!bus && bus.allowWrites && bus.engine.options.mode !== 'listen';
+      if (!ok && !refusedBuses.has(busId)) {
+        refusedBuses.add(busId);
+        this.warn(RED._('jkbms-ha.warn.not-writable', { bus: bus?.name ?? busId }));
+      }
+      return ok;
+    };
+
     const ctx = this.context();
     const bridge = new HaBridge(opts, {
       clock,
@@ -128,6 +150,7 @@ export = function (RED: NodeAPI) {
         ctx.set(key, value, (err?: Error) => {
           if (err) this.error(err, {});
         }),
+      writable,
     });
 
     let lastStatus = '';
@@ -167,6 +190,13 @@ export = function (RED: NodeAPI) {
 
     this.on('input', (msg, send, done) => {
       try {
+        const control = parseControl(msg as Parameters<typeof parseControl>[0]);
+        if (control) {
+          const r = bridge.control(control);
+          if (r.publish.length || r.request) send([r.publish.length ? r.publish.map(toNodeMsg) : null, r.request ? toRequestMsg(r.request) : null]);
+          done(r.error ? new Error(RED._(`jkbms-ha.errors.${r.error.code}`, { topic: r.error.topic, setting: r.error.setting })) : undefined);
+          return;
+        }
         const out = bridge.handle(parseInput(msg));
         if (out.length) send([out.map(toNodeMsg)]);
         updateStatus();

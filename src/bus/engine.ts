@@ -38,6 +38,8 @@ export interface BusEngineDeps {
 export const FLUSH_AFTER_MS = 25;
 /** A trigger identical to our last transmission arriving this soon after it is our own echo. */
 export const ECHO_WINDOW_MS = 30;
+/** Stray bytes this soon after an answer belong to it (e.g. a 309th byte 0x00), not to a stranger. */
+const STRAY_WINDOW_MS = 10;
 /** A frame without tail address belongs to the last trigger of its kind seen within this time. */
 const ATTRIBUTION_WINDOW_MS = 1000;
 const HOUSEKEEPING_MS = 1000;
@@ -49,7 +51,6 @@ const WATCHDOG_MAX_MS = 300_000;
 interface Exchange {
   job: Job;
   sentAt: number;
-  injected: boolean;
   timer: TimerHandle;
 }
 
@@ -107,6 +108,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   private lastTx: { bytes: Buffer; end: number } | null = null;
   private lastTrigger: { address: number; kind: FrameKind; at: number } | null = null;
   private lastMiss: { address: number; kind: FrameKind; at: number } | null = null;
+  /** When our last exchange was answered. */
+  private lastDoneAt = -Infinity;
   /** Stream bookkeeping for the end time of each framer event inside a chunk. */
   private rxTotal = 0;
   private consumed = 0;
@@ -298,7 +301,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     this.consumed = this.rxTotal - this.framer.buffered;
     // Master role: a byte we did not cause (not our echo, not the answer we wait for) means
     // someone else is talking — stop at once, listen, and let the traffic tell who it is.
-    if (this.role === 'master' && (foreign || (!this.exchange && this.framer.buffered > 0))) this.holdOff();
+    if (this.role === 'master' && (foreign || (this.framer.buffered > 0 && !this.ours(now)))) this.holdOff();
     if (this.framer.buffered > 0) this.armFlush();
   }
 
@@ -360,7 +363,12 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     if (why !== 'echo') this.statsData.bytesDiscarded += n;
     this.fire('discard', { reason: why, bytes: n });
     // Garbage while we wait for an answer is (most likely) a damaged answer, not a stranger.
-    return why !== 'echo' && !this.exchange;
+    return why !== 'echo' && !this.ours(now);
+  }
+
+  /** Bytes arriving at `at` are part of our own exchange (awaited, or stray bytes right after it). */
+  private ours(at: number): boolean {
+    return !!this.exchange || at - this.lastDoneAt <= STRAY_WINDOW_MS;
   }
 
   private handleFrame(e: DataFrameEvent, start: number, end: number, now: number): boolean {
@@ -373,9 +381,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     try {
       payload = decodeFrame(e.frame, address);
     } catch (err) {
-      this.handleDiscard('bad-frame', e.bytes, now);
       this.log('debug', `frame rejected: ${errorText(err)}`);
-      return !this.exchange;
+      return this.handleDiscard('bad-frame', e.bytes, now);
     }
     const x = this.exchange;
     const ours = !!x && x.job.expect.type === 'frame' && x.job.expect.kind === e.kind && x.job.address === address;
@@ -701,7 +708,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     this.statsData.requestsSent += 1;
     if (injected) this.statsData.requestsInjected += 1;
     const timeout = Math.max(1, Math.min(this.options.responseTimeoutMs, windowEnd - txEnd));
-    const x: Exchange = { job, sentAt: now, injected, timer: this.after(txEnd - now + timeout, () => this.timedOut(x)) };
+    const x: Exchange = { job, sentAt: now, timer: this.after(txEnd - now + timeout, () => this.timedOut(x)) };
     this.exchange = x;
   }
 
@@ -709,7 +716,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     if (this.exchange !== x) return;
     this.clock.clearTimeout(x.timer);
     this.exchange = null;
-    if (outcome.type !== 'timeout') this.packs.latency(x.job.address, this.clock.now() - x.sentAt);
+    this.lastDoneAt = this.clock.now();
+    this.packs.latency(x.job.address, this.lastDoneAt - x.sentAt);
     if (outcome.type === 'exception') this.packs.error(x.job.address);
     this.finishJob(x.job, outcome);
     this.pump();

@@ -605,6 +605,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   }
 
   private enqueue(job: Job, front = false): void {
+    this.pruneDemand();
     if (front) this.demand.unshift(job);
     else this.demand.push(job);
     if (this.role === 'master' && !this.exchange) {
@@ -654,7 +655,13 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   }
 
   private hasSniffJob(): boolean {
-    return this.demand.some((j) => j.wanted()) || this.dueInfoAddress(this.clock.now()) !== undefined;
+    this.pruneDemand();
+    return this.demand.length > 0 || this.dueInfoAddress(this.clock.now()) !== undefined;
+  }
+
+  /** Drop queued jobs nobody waits for any more (a request answered by a sniffed frame). */
+  private pruneDemand(): void {
+    for (let i = this.demand.length - 1; i >= 0; i--) if (!this.demand[i]!.wanted()) this.demand.splice(i, 1);
   }
 
   private dueInfoAddress(now: number): number | undefined {

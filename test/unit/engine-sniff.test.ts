@@ -22,6 +22,7 @@ describe('bus engine: sniffing a JK master', function () {
   const profiles = {
     'the measured master timing': {},
     'a faster master (90 ms after answers, 150 ms probe timeout)': { master: { gapAfterAnswerMs: 90, probeTimeoutMs: 150 } },
+    'a master that waits for a quiet line before it talks': { master: { foreignTraffic: 'defer' as const } },
   };
   for (const [name, timing] of Object.entries(profiles)) {
     it(`master + 3 slaves, ${name}: decodes everything, device info within two cycles, 0 collisions in 1 h with requests and writes`, async () => {
@@ -93,6 +94,22 @@ describe('bus engine: sniffing a JK master', function () {
       assert.deepEqual(falseFrames(h), []);
     });
   }
+
+  it('requests answered by the master’s own polling are not sent, and leave nothing queued', async () => {
+    h = await createHarness({ sim: { packs: [1, 2], master: true } });
+    await h.run(3 * CYCLE_MS);
+    const injected = h.engine.status().stats.requestsInjected;
+    for (let i = 0; i < 200; i++) {
+      const r: { value?: DecodedFrame } = await h.settle(h.engine.request(1, 'live'));
+      assert.equal(r.value!.address, 1);
+    }
+    // The master polls pack 1 every cycle: most requests are met by its answers before a gap
+    // comes; whatever we did inject, the queue holds nothing afterwards.
+    const st = h.engine.status().stats;
+    assert.ok(st.requestsInjected - injected < 200, `${st.requestsInjected - injected} injected`);
+    assert.equal((h.engine as unknown as { demand: unknown[] }).demand.length, 0);
+    assert.equal(h.sim.stats().collisions, 0);
+  });
 
   it('listen mode decodes the whole bus and never transmits', async () => {
     h = await createHarness({ sim: { packs: [1, 2], master: true }, engine: { mode: 'listen' } });

@@ -36,7 +36,7 @@ describe('editor in headless Chromium', function () {
     page.evaluate(() => {
       const tray = document.querySelector('.red-ui-tray:last-of-type') as HTMLElement | null;
       if (!tray) return '';
-      const ph = [...tray.querySelectorAll('input[placeholder]')].map((i) => (i as HTMLInputElement).placeholder);
+      const ph = Array.from(tray.querySelectorAll('input[placeholder]')).map((i) => (i as HTMLInputElement).placeholder);
       return `${tray.innerText}\n${ph.join('\n')}`;
     });
   const closeTray = async (cancel: string) => {
@@ -136,7 +136,7 @@ describe('editor in headless Chromium', function () {
     const dot = await page.evaluate((id) => document.querySelector(`[id="${id}"] .red-ui-flow-node-status`)?.getAttribute('class') ?? '', packIds[0]);
     assert.match(dot, /green/);
     await page.evaluate(() => (window as any).RED.sidebar.show('debug'));
-    await page.waitForFunction(() => [...document.querySelectorAll('.red-ui-debug-msg-topic')].some((e) => /demo bus\/\d\/(live|info|availability)/.test(e.textContent ?? '')), null, { timeout: 30_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.red-ui-debug-msg-topic')).some((e) => /demo bus\/\d\/(live|info|availability)/.test(e.textContent ?? '')), null, { timeout: 30_000 });
     seen.push('debug sidebar: messages with topic "demo bus/<n>/..."');
     await shot('02-demo-deployed');
   });

@@ -1,12 +1,12 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { parseBankSetting } from '../bank/config';
 import { bankStatus } from '../bank/status';
+import { SendThrottle } from '../bank/throttle';
 import { BankTracker } from '../bank/tracker';
 import type { BankPayload } from '../bank/types';
 import { realClock, type TimerHandle } from '../bus/clock';
 import { DEFAULT_BUS_OPTIONS, type FrameEvent, type PackState } from '../bus/types';
 import { parseEnergy, type EnergySnapshot } from '../energy/integrator';
-import { Throttle } from '../ha/throttle';
 import { getBus, type BusHandle } from './lib/bus';
 import { asError } from './lib/errors';
 
@@ -104,7 +104,7 @@ export = function (RED: NodeAPI): void {
       showStatus(payload);
       node.send({ topic, payload } as NodeMessage);
     };
-    const throttle = new Throttle(realClock, rate * 1000, () => guard(send));
+    const throttle = new SendThrottle(realClock, rate * 1000, () => guard(send));
 
     let staleTimer: TimerHandle | null = null;
     const schedule = (): void => {

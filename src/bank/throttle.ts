@@ -1,0 +1,42 @@
+import type { Clock, TimerHandle } from '../bus/clock';
+
+/**
+ * "At most one message per interval, the latest state wins": the first request after a quiet
+ * interval goes at once; requests inside the interval are folded into one `onDue` call at its
+ * end (the caller then sends its state of that moment).
+ *
+ * While a deferred send is pending every request folds into it, even when the timer runs late
+ * (a loaded event loop): a request can never send ahead of a due timer, so two messages are
+ * never closer than the interval. (src/ha/throttle.ts lacks this check.)
+ */
+export class SendThrottle {
+  private last = -Infinity;
+  private timer: TimerHandle | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly onDue: () => void,
+  ) {}
+
+  /** True: send now (recorded as sent). False: `onDue` runs when the interval is over. */
+  request(): boolean {
+    if (this.timer !== null) return false;
+    const now = this.clock.now();
+    if (this.intervalMs <= 0 || now - this.last >= this.intervalMs) {
+      this.last = now;
+      return true;
+    }
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.last = this.clock.now();
+      this.onDue();
+    }, this.last + this.intervalMs - now);
+    return false;
+  }
+
+  cancel(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

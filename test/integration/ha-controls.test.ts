@@ -1,0 +1,217 @@
+/**
+ * Home Assistant controls end to end: an aedes broker on 127.0.0.1, the core mqtt nodes, a real
+ * jkbms-bus + jkbms + jkbms-ha + jkbms-write flow on the simulator, and an mqtt client playing
+ * Home Assistant. HA command → jkbms-ha (2nd output) → jkbms-write → the pack → read-back →
+ * jkbms-write output → jkbms-ha → confirmed state on MQTT; refusals come back through a Catch
+ * node and re-publish the real state.
+ *
+ * The bus engine and the simulator run on a FakeClock advanced by the test (MQTT, Node-RED and
+ * the broker on real time). The jkbms node sends only the first frame of each kind (interval
+ * 1 h, real time), and one live frame on request once the pack's serial number is known, so
+ * every later state on MQTT comes from the control path itself.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import mqtt, { type MqttClient } from 'mqtt';
+import helper = require('node-red-node-test-helper');
+import { FakeClock } from '../../src/bus/clock';
+import { BusEngine } from '../../src/bus/engine';
+import { BusSimulator, type TransmitEvent } from '../../src/sim';
+import { busFactories, type BusFactories } from '../../src/nodes/lib/bus';
+import busNode = require('../../src/nodes/jkbms-bus');
+import packNode = require('../../src/nodes/jkbms');
+import haNode = require('../../src/nodes/jkbms-ha');
+import writeNode = require('../../src/nodes/jkbms-write');
+
+const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
+const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const { Aedes } = require('aedes') as { Aedes: { createBroker(): Promise<AedesBroker> } };
+
+interface AedesBroker {
+  handle: (socket: unknown) => void;
+  close(cb: () => void): void;
+}
+
+helper.init(require.resolve('node-red'));
+
+type Msg = Record<string, any>;
+interface Seen {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+const isWrite = (t: TransmitEvent): boolean =>
+  t.sender.startsWith('host') && t.bytes[1] === 0x10 && t.bytes.length >= 11 && t.bytes.readUInt16BE(2) < 0x161c;
+
+/** A fresh jkbms-ha id per test: a stopped node hands its announced registry to the next node with its id. */
+let seq = 0;
+let HA = 'ha0';
+
+function flow(port: number, allowWrites: boolean) {
+  return [
+    { id: 't1', type: 'tab' },
+    {
+      id: 'busA', type: 'jkbms-bus', name: 'bus1', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'master', minGap: 100,
+      responseTimeout: 300, masterSilence: 2000, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites,
+    },
+    { id: 'p1', type: 'jkbms', z: 't1', bus: 'busA', address: 1, serial: '', emitLive: true, emitSettings: true, emitInfo: true,
+      emitAvailability: true, rate: 'interval', interval: 3600, wires: [[HA]] },
+    { id: 'in1', type: 'mqtt in', z: 't1', broker: 'b1', topic: 'homeassistant/status', qos: '1', datatype: 'utf8', nl: false, rap: false, rh: 0, inputs: 0, wires: [[HA]] },
+    { id: 'in2', type: 'mqtt in', z: 't1', broker: 'b1', topic: 'jkbms/+/+/set/+', qos: '1', datatype: 'utf8', nl: false, rap: false, rh: 0, inputs: 0, wires: [[HA]] },
+    { id: HA, type: 'jkbms-ha', z: 't1', name: '', expireAfter: 0, controls: true, protection: false, wires: [['out1', 'haOut'], ['w1']] },
+    { id: 'w1', type: 'jkbms-write', z: 't1', name: '', bus: 'busA', address: 1, allowProtection: false, timeout: 0, wires: [[HA, 'results']] },
+    // One Catch for both (test-helper loads the catch module once per catch node): jkbms-ha's own
+    // errors come back into it too, and are ignored there (no loop).
+    { id: 'c1', type: 'catch', z: 't1', scope: ['w1', HA], uncaught: false, wires: [[HA, 'caught']] },
+    { id: 'out1', type: 'mqtt out', z: 't1', broker: 'b1', topic: '', qos: '', retain: '', wires: [] },
+    { id: 'haOut', type: 'helper', z: 't1' },
+    { id: 'results', type: 'helper', z: 't1' },
+    { id: 'caught', type: 'helper', z: 't1' },
+    { id: 'b1', type: 'mqtt-broker', broker: '127.0.0.1', port: String(port), clientid: 'nodered-controls', autoConnect: true, usetls: false,
+      protocolVersion: '4', keepalive: '60', cleansession: true },
+  ];
+}
+
+describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-write on the simulator)', function () {
+  this.timeout(60_000);
+  const saved: BusFactories = { ...busFactories };
+  let broker: AedesBroker;
+  let server: Server;
+  let port: number;
+  let clock: FakeClock;
+  let sim: BusSimulator;
+  let tx: TransmitEvent[];
+  let hass: { c: MqttClient; seen: Seen[] };
+  let got: Record<string, Msg[]>;
+
+  /** Advance the bus clock while real time passes for MQTT and Node-RED, until `fn()` is truthy. */
+  async function until<T>(fn: () => T, what: string, realMs = 15_000): Promise<NonNullable<T>> {
+    const end = Date.now() + realMs;
+    for (;;) {
+      const v = fn();
+      if (v) return v as NonNullable<T>;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify({ we: got.writeErrors!.map((m) => m.error.message), he: got.haErrors!.map((m) => m.error.message), st: states().length })}`);
+      clock.advance(10);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  async function start(allowWrites: boolean): Promise<void> {
+    HA = `ha${++seq}`;
+    clock = new FakeClock(1_000);
+    sim = new BusSimulator({ packs: [1], seed: 3, clock });
+    tx = [];
+    sim.on('transmit', (t: TransmitEvent) => tx.push(t));
+    sim.start();
+    busFactories.createTransport = () => sim.createHostEndpoint();
+    busFactories.createEngine = (transport, options, deps) => new BusEngine(transport, options, { ...deps, clock });
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    hass = { c, seen: [] };
+    c.on('message', (topic, payload, packet) => hass.seen.push({ topic, payload: payload.toString(), retain: packet.retain }));
+    await c.subscribeAsync(['homeassistant/#', 'jkbms/#'], { qos: 1 });
+    await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode], flow(port, allowWrites));
+    got = { haOut: [], results: [], writeErrors: [], haErrors: [] };
+    for (const id of ['haOut', 'results']) helper.getNode(id).on('input', (m: Msg) => got[id]!.push(m));
+    helper.getNode('caught').on('input', (m: Msg) => got[m.error.source.id === 'w1' ? 'writeErrors' : 'haErrors']!.push(m));
+    await until(() => (helper.getNode('b1') as unknown as { connected: boolean }).connected, 'broker connection');
+  }
+
+  const serial = () => sim.pack(1).serialNumber;
+  const states = () => hass.seen.filter((m) => m.topic === `jkbms/bus1/${serial()}/state`).map((m) => JSON.parse(m.payload) as Record<string, any>);
+  const config = (topic: string) => hass.seen.filter((m) => m.topic === topic && m.payload !== '').map((m) => JSON.parse(m.payload) as Record<string, any>).at(-1);
+  /** The pack announced under its serial number with its settings, and its first state there. */
+  async function firstState(): Promise<void> {
+    await until(() => got.haOut!.some((m) => m.topic === `homeassistant/sensor/jkbms_${serial()}_setting_cell_ovp/config`), 'announced under the serial, with settings');
+    (helper.getNode('p1') as unknown as { receive(m: unknown): void }).receive({ payload: 'live' });
+    await until(() => states().length === 1, 'the first state');
+  }
+  async function command(setting: string, payload: string): Promise<void> {
+    await hass.c.publishAsync(`jkbms/bus1/${serial()}/set/${setting}`, payload, { qos: 1 });
+  }
+
+  // A fresh broker per test: no retained configs from an earlier test.
+  beforeEach(async () => {
+    broker = await Aedes.createBroker();
+    server = createServer((s) => broker.handle(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await hass?.c.endAsync();
+    await helper.unload();
+    await helper.stopServer();
+    Object.assign(busFactories, saved);
+    await sim.stop();
+    await new Promise<void>((r) => broker.close(r));
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('switch: HA turns charging off, the pack confirms, the confirmed state is published at once', async () => {
+    await start(true);
+    const sw = await until(() => config(`homeassistant/switch/jkbms_${serial()}_set_charging_enabled/config`), 'the charging switch config');
+    assert.equal(sw.command_topic, `jkbms/bus1/${serial()}/set/chargingEnabled`);
+    assert.equal(sw.entity_category, 'config');
+    await firstState();
+    assert.equal(states()[0]!.controls.chargingEnabled, true);
+
+    await command('chargingEnabled', 'OFF');
+    const confirmed = await until(() => states().find((s) => s.controls.chargingEnabled === false), 'the confirmed state');
+    assert.equal(confirmed.settings.charging_enabled, false);
+    assert.equal(states().length, 2, 'one new state: the confirmation itself (no live frame passes the jkbms node)');
+    assert.equal(sim.pack(1).settings().chargingEnabled, false);
+    assert.deepEqual(got.results!.map((m) => m.payload), [{ ok: true, address: 1, setting: 'chargingEnabled', requested: false, before: true, after: false }]);
+    assert.deepEqual(tx.filter(isWrite).map((t) => t.bytes.toString('hex')), ['0110107000020400000000394b']); // reference E5
+    assert.deepEqual(got.writeErrors, []);
+    assert.deepEqual(got.haErrors, []);
+  });
+
+  it('a switch-word bit and a number from HA: read-modify-write, confirmed, published', async () => {
+    await start(true);
+    await until(() => config(`homeassistant/number/jkbms_${serial()}_set_cell_request_charge_voltage/config`), 'the RCV number');
+    await firstState();
+    await command('heatingEnabled', 'ON');
+    await until(() => states().some((s) => s.controls.heatingEnabled === true), 'heating on');
+    await command('cellRequestChargeVoltage', '3.42');
+    await until(() => states().some((s) => s.controls.cellRequestChargeVoltage === 3.42), 'RCV 3.42');
+    assert.equal(sim.pack(1).settings().switchMask, 0x0211);
+    assert.equal(sim.pack(1).settings().cellRequestChargeVoltage, 3.42);
+    assert.deepEqual(tx.filter(isWrite).map((t) => [t.bytes.readUInt16BE(2), t.bytes.length === 11 ? t.bytes.readUInt16BE(7) : t.bytes.readUInt32BE(7)]), [
+      [0x1114, 0x0211],
+      [0x1020, 3420],
+    ]);
+    assert.equal(states().at(-1)!.controls.heatingEnabled, true);
+  });
+
+  it('refused commands: the real state is published again (HA snaps back) and the error reaches Catch', async () => {
+    await start(true);
+    await firstState();
+    // jkbms-write refuses an out-of-range value; its Catch node feeds jkbms-ha, which re-publishes.
+    await command('cellRequestChargeVoltage', '9');
+    await until(() => got.writeErrors!.length === 1 && states().length === 2, 'refusal and state');
+    assert.match(got.writeErrors![0]!.error.message, /cellRequestChargeVoltage = 9 is out of range: valid 1\.2–4\.35 V in steps of 0\.001; nothing was sent$/);
+    assert.equal(states()[1]!.controls.cellRequestChargeVoltage, 3.45);
+    // The pack refuses (exception 03: the 20P board balances at most 2 A): state again, error with its meaning.
+    await command('maxBalanceCurrent', '5');
+    await until(() => got.writeErrors!.length === 2 && states().length === 3, 'exception and state');
+    assert.match(got.writeErrors![1]!.error.message, /pack 1 refused maxBalanceCurrent = 5: Modbus exception 3/);
+    assert.equal(states()[2]!.controls.maxBalanceCurrent, 2);
+    // A protection threshold is not a control without the Protection option: jkbms-ha refuses it itself.
+    await command('cellOvp', '3.5');
+    await until(() => got.haErrors!.length === 1 && states().length === 4, 'not-a-control and state');
+    assert.equal(got.haErrors![0]!.error.message, 'Error: jkbms-ha.errors.not-a-control');
+    assert.equal(tx.filter(isWrite).length, 1, 'only the write the pack refused reached the wire');
+    assert.equal(sim.pack(1).settings().cellOvp, 3.61);
+    assert.deepEqual(got.results, []);
+  });
+
+  it('a bus without "allow writes": no switches or numbers, and a warning saying why', async () => {
+    await start(false);
+    await firstState();
+    assert.deepEqual(hass.seen.filter((m) => /^homeassistant\/(switch|number)\//.test(m.topic)), []);
+    assert.equal(states()[0]!.controls, undefined);
+    const warn = (helper.getNode(HA) as any).warn.getCalls().map((c: any) => c.args[0]);
+    assert.deepEqual(warn, ['jkbms-ha.warn.not-writable']);
+  });
+});

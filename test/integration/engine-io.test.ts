@@ -58,7 +58,7 @@ describe('bus engine over a real pty (socat): unplug and replug', function () {
     const t0 = performance.now();
     await pair.stop();
     await waitFor(() => w.connections.at(-1) === false, 2_000, 'connection lost');
-    assert.ok(performance.now() - t0 < 1_500, 'noticed within a second or so');
+    assert.ok(performance.now() - t0 < 3_000, 'noticed within a few seconds');
     assert.equal(engine.status().connected, false);
 
     await new Promise((r) => setTimeout(r, 1_000));

@@ -15,6 +15,7 @@ helper.init(require.resolve('node-red'));
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
 type Msg = Record<string, any>;
+type FlowNode = { id: string; type: string; [k: string]: unknown };
 const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
 
 const isWrite = (t: TransmitEvent): boolean =>
@@ -51,7 +52,7 @@ describe('jkbms-write over a TCP gateway (real sockets, real clock)', function (
   });
 
   it('writes through the gateway, one pack after the other, each confirmed by read-back', async () => {
-    await helper.load([busNode, writeNode, catchNode], [
+    const flow: FlowNode[] = [
       { id: 't1', type: 'tab' },
       { id: 'gw1', type: 'jkbms-bus', name: 'garage', transport: 'tcp', host: '127.0.0.1', port: gw.port, mode: 'master', minGap: 100,
         responseTimeout: 300, masterSilence: 2000, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: true },
@@ -59,7 +60,8 @@ describe('jkbms-write over a TCP gateway (real sockets, real clock)', function (
       { id: 'out', type: 'helper', z: 't1' },
       { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper', z: 't1' },
-    ]);
+    ];
+    await helper.load([busNode, writeNode, catchNode], flow);
     const got: Msg[] = [];
     const errors: Msg[] = [];
     helper.getNode('out').on('input', (m: Msg) => got.push(m));

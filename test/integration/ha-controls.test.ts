@@ -11,7 +11,9 @@
  * every later state on MQTT comes from the control path itself.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import helper = require('node-red-node-test-helper');
 import { FakeClock } from '../../src/bus/clock';
@@ -25,6 +27,7 @@ import writeNode = require('../../src/nodes/jkbms-write');
 
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const commentNode = require('@node-red/nodes/core/common/90-comment.js');
 const { Aedes } = require('aedes') as { Aedes: { createBroker(): Promise<AedesBroker> } };
 
 interface AedesBroker {
@@ -35,6 +38,7 @@ interface AedesBroker {
 helper.init(require.resolve('node-red'));
 
 type Msg = Record<string, any>;
+type FlowNode = { id: string; type: string; [k: string]: unknown };
 interface Seen {
   topic: string;
   payload: string;
@@ -97,7 +101,7 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     }
   }
 
-  async function start(allowWrites: boolean): Promise<void> {
+  async function start(allowWrites: boolean, flowNodes?: FlowNode[]): Promise<void> {
     HA = `ha${++seq}`;
     clock = new FakeClock(1_000);
     sim = new BusSimulator({ packs: [1], seed: 3, clock });
@@ -110,11 +114,16 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     hass = { c, seen: [] };
     c.on('message', (topic, payload, packet) => hass.seen.push({ topic, payload: payload.toString(), retain: packet.retain }));
     await c.subscribeAsync(['homeassistant/#', 'jkbms/#'], { qos: 1 });
-    await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode], flow(port, allowWrites));
     got = { haOut: [], results: [], writeErrors: [], haErrors: [] };
-    for (const id of ['haOut', 'results']) helper.getNode(id).on('input', (m: Msg) => got[id]!.push(m));
-    helper.getNode('caught').on('input', (m: Msg) => got[m.error.source.id === 'w1' ? 'writeErrors' : 'haErrors']!.push(m));
-    await until(() => (helper.getNode('b1') as unknown as { connected: boolean }).connected, 'broker connection');
+    if (flowNodes) {
+      await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode, commentNode], flowNodes);
+    } else {
+      await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode], flow(port, allowWrites));
+      for (const id of ['haOut', 'results']) helper.getNode(id).on('input', (m: Msg) => got[id]!.push(m));
+      helper.getNode('caught').on('input', (m: Msg) => got[m.error.source.id === 'w1' ? 'writeErrors' : 'haErrors']!.push(m));
+    }
+    const brokerId = flowNodes ? flowNodes.find((n) => n.type === 'mqtt-broker')!.id : 'b1';
+    await until(() => (helper.getNode(brokerId) as unknown as { connected: boolean }).connected, 'broker connection');
   }
 
   const serial = () => sim.pack(1).serialNumber;
@@ -213,5 +222,32 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     assert.equal(states()[0]!.controls, undefined);
     const warn = (helper.getNode(HA) as any).warn.getCalls().map((c: any) => c.args[0]);
     assert.deepEqual(warn, ['jkbms-ha.warn.not-writable']);
+  });
+
+  it('the example "Home Assistant - MQTT discovery" with writes allowed: a switch in HA turns discharging off', async () => {
+    const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', 'Home Assistant - MQTT discovery.json'), 'utf8')) as (FlowNode & Record<string, any>)[];
+    const flowNodes: FlowNode[] = [
+      { id: 'tab1', type: 'tab' },
+      ...example.map((n): FlowNode => {
+        if (n.type === 'jkbms-bus') return { ...n, allowWrites: true, mode: 'master' };
+        if (n.type === 'mqtt-broker') return { ...n, broker: '127.0.0.1', port: String(port) };
+        if (n.type === 'debug') return { id: n.id, type: 'helper', z: 'tab1' };
+        return { ...n, z: 'tab1' };
+      }),
+    ];
+    const errorsNode = example.find((n) => n.type === 'debug' && n.name === 'write errors')!.id;
+    await start(true, flowNodes);
+    const errors: Msg[] = [];
+    helper.getNode(errorsNode).on('input', (m: Msg) => errors.push(m));
+    const sw = await until(() => config(`homeassistant/switch/jkbms_${serial()}_set_discharging_enabled/config`), 'the discharging switch');
+    await command('dischargingEnabled', 'OFF');
+    await until(() => states().some((x) => x.controls?.dischargingEnabled === false), 'the confirmed state');
+    assert.equal(sw.command_topic, `jkbms/bus1/${serial()}/set/dischargingEnabled`);
+    assert.equal(sim.pack(1).settings().dischargingEnabled, false);
+    // A refused command ends in the example's catch node ("write errors"); nothing is sent.
+    await command('balanceTriggerVoltage', '7');
+    await until(() => errors.length === 1, 'the refusal');
+    assert.match(errors[0]!.error.message, /balanceTriggerVoltage = 7 is out of range: valid 0\.003–1 V/);
+    assert.equal(tx.filter(isWrite).length, 1);
   });
 });

@@ -3,6 +3,7 @@ import { realClock } from '../bus/clock';
 import type { FrameEvent } from '../bus/types';
 import type { FrameKind } from '../protocol/types';
 import { getBus, type BusHandle } from './lib/bus';
+import { CellChart } from './lib/cell-chart';
 import { parseAddress, parseKind } from './lib/config';
 import { requestError } from './lib/errors';
 import { shouldRelearn, targetAddress } from './lib/follow';
@@ -11,7 +12,9 @@ import { bmsIdentity, liveSummary, RateGate, topicFor, type AvailabilityPayload,
 /**
  * `jkbms`: one pack on a bus. Emits its decoded live / settings / info frames and its
  * availability (message format: src/nodes/lib/message.ts), follows the pack by serial
- * number when its DIP address changes, and re-requests a frame kind on input.
+ * number when its DIP address changes, and re-requests a frame kind on input. With the
+ * "Cell chart" option a second output carries a Dashboard 2.0 bar chart of the cells with
+ * each live message (src/nodes/lib/cell-chart.ts).
  */
 
 interface PackNodeDef extends NodeDef {
@@ -24,6 +27,7 @@ interface PackNodeDef extends NodeDef {
   emitAvailability: boolean;
   rate: Rate;
   interval: number | string;
+  cellChart?: boolean | string;
 }
 
 const LEARNED_KEY = 'jkbms-learned-serial';
@@ -34,6 +38,7 @@ interface Learned {
 }
 
 const flag = (v: unknown): boolean => v === undefined || v === true || v === 'true';
+const optIn = (v: unknown): boolean => v === true || v === 'true';
 
 export = function (RED: NodeAPI): void {
   function JkbmsNode(this: Node, def: PackNodeDef): void {
@@ -83,7 +88,10 @@ export = function (RED: NodeAPI): void {
 
     let current: number | null = targetAddress(configured, follow(), handle.directory);
     const inflight: Record<FrameKind, number> = { live: 0, settings: 0, info: 0 };
-    const gate = new RateGate<NodeMessage>(rate, intervalS * 1000, realClock, (m) => node.send(m));
+    const chart = optIn(def.cellChart) ? new CellChart() : null;
+    /** With the cell chart, two outputs: the message and (live data only) its chart. */
+    const outputs = (m: NodeMessage): NodeMessage | (NodeMessage | null)[] => (chart ? [m, chart.chartFor(m)] : m);
+    const gate = new RateGate<NodeMessage>(rate, intervalS * 1000, realClock, (m) => node.send(outputs(m)));
 
     const identity = (address: number) => bmsIdentity(handle, address, handle.directory.infoAt(address) ?? safePack(handle, address)?.info);
     const frameMessage = (e: FrameEvent, address: number): NodeMessage => ({
@@ -140,7 +148,7 @@ export = function (RED: NodeAPI): void {
       showPack();
       if (!emitAvailability) return;
       const payload: AvailabilityPayload = { type: 'availability', address: e.address, online: e.online };
-      node.send({ topic: topicFor(handle.name, e.address, 'availability'), payload, bms: identity(e.address) });
+      node.send(outputs({ topic: topicFor(handle.name, e.address, 'availability'), payload, bms: identity(e.address) }));
     };
 
     handle.register(node, { frame: onFrame, pack: onPack, connection: () => showPack() });
@@ -167,7 +175,7 @@ export = function (RED: NodeAPI): void {
           out.payload = structuredClone(payload);
           out.bms = identity(address);
           out.frame = { source: 'poll', ts: Date.now() };
-          send(out);
+          send(outputs(out));
           done();
         },
         (err: unknown) => {

@@ -6,7 +6,7 @@ const cache = new Map<string, string | null>();
 /** Absolute path of an executable on PATH (or a well-known location), or null. */
 export function findTool(name: string): string | null {
   if (cache.has(name)) return cache.get(name)!;
-  let found: string | null = null;
+  let found: string | null;
   try {
     found = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || null;
   } catch {

@@ -21,6 +21,8 @@
  * await sim.attachPty('/dev/pts/7');            // the sim's end of a pty pair (socat)
  * sim.pack(2).setAlarm('cellOvp'); sim.pack(2).setSilent(true); sim.pack(2).setCurrent(-50);
  * sim.pack(2).live(); sim.pack(2).settings(); sim.pack(2).info(); sim.pack(2).serialNumber;
+ * sim.pack(2).setIgnoreWrites(true);            // acks writes without applying them (read-back mismatch)
+ * sim.pack(2).setSerialNumber('X1'); sim.replacePack(2); // another serial / another board at address 2
  * sim.setFaults({ noise: 0.5 });                // replaces the whole fault set
  * sim.stats();                                  // SimStats
  * sim.on('transmit', (e: TransmitEvent) => …);  // every transmission as it starts
@@ -127,6 +129,9 @@ export class BusSimulator extends EventEmitter {
   private readonly ptys: PtyPort[] = [];
   private running = false;
   private faultTimer: TimerHandle | undefined;
+  private readonly packOptions: (address: number) => SimPackOptions;
+  /** Packs put in per address by replacePack(), for their own random streams. */
+  private readonly replaced = new Map<number, number>();
 
   constructor(options: BusSimulatorOptions) {
     super();
@@ -155,10 +160,10 @@ export class BusSimulator extends EventEmitter {
       transmit: (sender, bytes, opts) => this.transmit(sender, bytes, opts),
       error: (err) => this.error(err),
     };
-    const packOptions = (address: number): SimPackOptions => ({ ...options.packDefaults, ...options.packOptions?.[address] });
+    this.packOptions = (address: number): SimPackOptions => ({ ...options.packDefaults, ...options.packOptions?.[address] });
     const addresses = options.master ? [0, ...packs] : packs;
     for (const address of addresses) {
-      this.packs.set(address, new SimPack(this.ctx, address, packOptions(address), this.rng.fork(`pack${address}`)));
+      this.packs.set(address, new SimPack(this.ctx, address, this.packOptions(address), this.rng.fork(`pack${address}`)));
     }
     this.master = options.master ? new JkMaster(this.ctx, this.packs.get(0)!) : null;
   }
@@ -207,6 +212,26 @@ export class BusSimulator extends EventEmitter {
     const p = this.packs.get(address);
     if (!p) throw new RangeError(`no simulated pack at address ${address}; simulated: ${this.addresses.join(', ')}`);
     return p;
+  }
+
+  /**
+   * Swap the slave at `address` for another board, as when a pack is replaced: a new serial
+   * number, cells and state (its own random stream), the same options unless others are given.
+   * Pending answers of the old pack are dropped. Returns the new pack.
+   */
+  replacePack(address: number, options?: SimPackOptions): SimPack {
+    const old = this.pack(address);
+    if (address === 0) throw new RangeError("the JK master's own pack (address 0) cannot be replaced");
+    const n = (this.replaced.get(address) ?? 0) + 1;
+    const pack = new SimPack(this.ctx, address, options ?? this.packOptions(address), this.rng.fork(`pack${address}#${n}`));
+    this.replaced.set(address, n);
+    old.reset();
+    this.packs.set(address, pack);
+    if (this.running) {
+      this.wire.detach(old);
+      this.wire.attach(pack);
+    }
+    return pack;
   }
 
   /** Replace the fault set (validated; throws a RangeError naming a bad entry). */

@@ -35,7 +35,8 @@ const SLAVE_COUNTER = 0x05;
  * One simulated JK-PB pack on the bus. As a slave (address 1–15) it answers the live /
  * settings / device-info triggers addressed to it after the turnaround — 300-byte frame, a
  * short gap, then the 8-byte ack tail — and writes with an 8-byte ack (applied, visible in its
- * next settings frame) or a 5-byte exception (02 illegal register, 03 refused value). It
+ * next settings frame; not applied after setIgnoreWrites(true)) or a 5-byte exception (02
+ * illegal register, 03 refused value). It
  * ignores everything else on the wire. The pack at address 0 (the JK master's own BMS) has the
  * same state but never answers: the master broadcasts its frames itself.
  */
@@ -45,6 +46,7 @@ export class SimPack implements WireNode {
   readonly counters: SimPackStats = { framesSent: 0, requestsReceived: 0, writesApplied: 0, exceptions: 0 };
   private readonly framer = new Framer();
   private manualSilent = false;
+  private ignoreWrites = false;
   private silentUntil = -Infinity;
   private readonly timers = new Set<TimerHandle>();
 
@@ -88,6 +90,28 @@ export class SimPack implements WireNode {
   setSilent(on: boolean): void {
     this.manualSilent = on;
     if (!on) this.silentUntil = -Infinity;
+  }
+
+  /** Acknowledges writes without applying them (true), as firmware that ignores some writes does. */
+  get ignoresWrites(): boolean {
+    return this.ignoreWrites;
+  }
+
+  /**
+   * Acknowledge writes but do not apply them (true) — the read-back mismatch of real life — or
+   * apply them again (false). Refused writes still get their exception.
+   */
+  setIgnoreWrites(on: boolean): void {
+    if (typeof on !== 'boolean') throw new RangeError(`setIgnoreWrites takes true or false, got ${JSON.stringify(on)}`);
+    this.ignoreWrites = on;
+  }
+
+  /** Report another serial number in the device info from now on (1–16 letters, digits, '-' or '_'). */
+  setSerialNumber(serial: string): void {
+    if (typeof serial !== 'string' || !/^[A-Za-z0-9_-]{1,16}$/.test(serial)) {
+      throw new RangeError(`a serial number is 1–16 letters, digits, '-' or '_', got ${JSON.stringify(serial)}`);
+    }
+    this.model.info.serialNumber = serial;
   }
 
   /** The 'silence' fault: quiet for `ms`, then back. */
@@ -177,13 +201,13 @@ export class SimPack implements WireNode {
     };
   }
 
-  /** Apply a write now; return the function that sends its ack or exception. */
+  /** Apply a write now (unless writes are ignored); return the function that sends its ack or exception. */
   private write(register: number, quantity: number, raw: number): () => void {
     const next = applyRegisterWrite(this.model.settings, register, quantity, raw);
     let code = 0;
     if (!next) code = EXCEPTION_ILLEGAL_REGISTER;
     else if (refuseWrite(this.model.model, next, register, raw)) code = EXCEPTION_ILLEGAL_VALUE;
-    else {
+    else if (!this.ignoreWrites) {
       this.model.advance(this.ctx.clock.now());
       this.model.applySettings(next);
       this.counters.writesApplied += 1;

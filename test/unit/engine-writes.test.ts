@@ -103,16 +103,17 @@ describe('bus engine: write()', function () {
 
   it('a pack that acknowledges but ignores the write: READBACK_MISMATCH with ok false', async () => {
     h = await masterBus();
-    // Emulate firmware that acks and ignores: undo the change as the ack goes out.
-    h.sim.on('transmit', (t: TransmitEvent) => {
-      if (t.sender === 'pack 1' && t.bytes.length === 8 && t.bytes[2] === 0x10 && t.bytes[3] === 0x2c) h!.sim.pack(1).updateSettings({ maxChargeCurrent: 25 });
-    });
+    h.sim.pack(1).setIgnoreWrites(true);
     const r = await h.settle(h.engine.write(1, 'maxChargeCurrent', 60));
     const err = r.error as WriteError;
     assert.ok(err instanceof WriteError);
     assert.equal(err.code, 'READBACK_MISMATCH');
     assert.match(err.message, /pack 1 acknowledged maxChargeCurrent = 60 but reads back 25/);
     assert.deepEqual(err.result, { ok: false, address: 1, setting: 'maxChargeCurrent', requested: 60, before: 25, after: 25 });
+    // The pack did acknowledge: one write on the wire, its ack, then the read-back.
+    assert.equal(writesSent(h).length, 1);
+    assert.equal(h.sim.stats().packs['1']!.writesApplied, 0);
+    assert.equal(h.sim.pack(1).settings().maxChargeCurrent, 25);
   });
 
   it("'all' writes one pack after another, each confirmed", async () => {

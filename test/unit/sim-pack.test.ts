@@ -272,6 +272,70 @@ describe('sim pack', () => {
   });
 });
 
+describe('sim pack: firmware quirks and replacement', () => {
+  it('setIgnoreWrites: the pack acknowledges writes without applying them, refuses bad ones as before, and applies them again when switched back', async () => {
+    const b = await bench();
+    const pack = b.sim.pack(1);
+    assert.equal(pack.ignoresWrites, false);
+    pack.setIgnoreWrites(true);
+    assert.equal(pack.ignoresWrites, true);
+    const acks = b.ask(encodeSettingWrite(1, 'cellOvp', 3.5).bytes).filter((e) => e.type === 'ack');
+    assert.deepEqual(acks[0]!.bytes, encodeAck(1, 0x100c, 2));
+    assert.equal(decodeSettings(b.frames(b.ask(encodeTrigger(1, 'settings')))[0]!.frame, 1).cellOvp, 3.61);
+    assert.equal(pack.settings().cellOvp, 3.61);
+    assert.deepEqual(b.ask(encodeSettingWrite(1, 'maxChargeCurrent', 250).bytes).filter((e) => e.type === 'exception')[0]!.bytes, encodeException(1, 0x03));
+    assert.deepEqual(b.sim.stats().packs['1'], { framesSent: 1, requestsReceived: 3, writesApplied: 0, exceptions: 1 });
+
+    pack.setIgnoreWrites(false);
+    b.ask(encodeSettingWrite(1, 'cellOvp', 3.5).bytes);
+    assert.equal(pack.settings().cellOvp, 3.5);
+    assert.equal(b.sim.stats().writesApplied, 1);
+    assert.throws(() => pack.setIgnoreWrites(1 as unknown as boolean), /setIgnoreWrites takes true or false, got 1/);
+  });
+
+  it('setSerialNumber: the next device info carries the new serial number; bad serials are refused', async () => {
+    const b = await bench();
+    const pack = b.sim.pack(1);
+    const original = pack.serialNumber;
+    pack.setSerialNumber('SWAP-01_x');
+    assert.equal(pack.serialNumber, 'SWAP-01_x');
+    assert.equal(decodeInfo(b.frames(b.ask(encodeTrigger(1, 'info')))[0]!.frame, 1).serialNumber, 'SWAP-01_x');
+    pack.setSerialNumber(original);
+    assert.equal(decodeInfo(b.frames(b.ask(encodeTrigger(1, 'info')))[0]!.frame, 1).serialNumber, original);
+    for (const bad of ['', 'a b', '12345678901234567', 'x%']) {
+      assert.throws(() => pack.setSerialNumber(bad), /a serial number is 1–16 letters, digits, '-' or '_', got/, bad);
+    }
+  });
+
+  it('replacePack: another board answers at the same address with its own serial number; the old one falls silent', async () => {
+    const b = await bench({ packs: [1, 2] });
+    const old = b.sim.pack(2);
+    old.setCurrent(-40);
+    const replacement = b.sim.replacePack(2);
+    assert.notEqual(replacement, old);
+    assert.equal(b.sim.pack(2), replacement);
+    assert.equal(replacement.address, 2);
+    assert.match(replacement.serialNumber, /^\d{9}02$/);
+    assert.notEqual(replacement.serialNumber, old.serialNumber);
+    const [f] = b.frames(b.ask(encodeTrigger(2, 'info')));
+    assert.equal(decodeInfo(f!.frame, 2).serialNumber, replacement.serialNumber);
+    assert.equal(b.tx.filter((t) => t.sender === 'pack 2').length, 2, 'one answer (frame + tail), from one pack');
+    assert.equal(old.counters.requestsReceived, 0, 'the old pack is off the wire');
+    // Same options as before unless others are given; a second replacement differs again.
+    assert.equal(replacement.live().cellCount, 16);
+    const third = b.sim.replacePack(2, { cellCount: 8 });
+    assert.equal(third.live().cellCount, 8);
+    assert.notEqual(third.serialNumber, replacement.serialNumber);
+    // Reproducible for a seed.
+    const again = new BusSimulator({ packs: [1, 2], seed: 3, clock: new FakeClock() });
+    assert.equal(again.replacePack(2).serialNumber, replacement.serialNumber);
+    assert.throws(() => b.sim.replacePack(5), /no simulated pack at address 5; simulated: 1, 2/);
+    const withMaster = new BusSimulator({ packs: [1], master: true, clock: new FakeClock() });
+    assert.throws(() => withMaster.replacePack(0), /the JK master's own pack \(address 0\) cannot be replaced/);
+    assert.deepEqual(b.sim.errors, []);
+  });
+});
+
 describe('sim options', () => {
   const clock = new FakeClock();
   const bad: [Partial<BusSimulatorOptions>, RegExp][] = [

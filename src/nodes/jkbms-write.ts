@@ -233,7 +233,7 @@ export = function (RED: NodeAPI): void {
     const failure = (err: unknown, address: number, p: Plan): { code: WriteCode; message: string } => {
       const what = `jkbms-write: ${p.def.name} = ${shown(p.value)} on pack ${address} of bus "${handle.name}"`;
       if (err instanceof BusError) {
-        const hint = HINTS[err.code];
+        const hint = err.message.endsWith(NOTHING_SENT) ? undefined : HINTS[err.code];
         return { code: err.code, message: `${what} failed: ${err.message}${hint ? `; ${hint}` : ''}` };
       }
       return { code: 'FAILED', message: `${what} failed: ${asError(err).message}` };
@@ -248,18 +248,32 @@ export = function (RED: NodeAPI): void {
       }
     };
 
+    /** An online pack whose settings were never read: read them first, so `before` is known. */
+    const needsSettings = (address: number): boolean => {
+      try {
+        const pack = handle.engine.pack(address);
+        return !!pack && pack.online && !pack.isMaster && !pack.settings;
+      } catch {
+        return false;
+      }
+    };
+
     /**
      * One pack: the engine's confirmed write, reported at its outcome or at this node's
      * deadline, whichever comes first. `settled` resolves when the engine is done with it
      * (the next write waits for that, deadline or not).
      */
     const attempt = (address: number, p: Plan): { outcome: Promise<PackResult>; settled: Promise<void> } => {
-      let engine: Promise<WriteResult>;
-      try {
-        engine = handle.engine.write(address, p.def.name, p.value);
-      } catch (err) {
-        engine = Promise.reject(err);
-      }
+      const first = needsSettings(address)
+        ? handle.engine.request(address, 'settings').then(
+            () => undefined,
+            (err: unknown) => {
+              const code = err instanceof BusError ? err.code : 'TIMEOUT';
+              throw new BusError(code, `the settings of pack ${address} could not be read before the write (${asError(err).message}); ${NOTHING_SENT}`, address);
+            },
+          )
+        : Promise.resolve();
+      const engine = first.then(() => handle.engine.write(address, p.def.name, p.value));
       const fromEngine = engine.then(
         (r): PackResult => r,
         (err: unknown): PackResult => {

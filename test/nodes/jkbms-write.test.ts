@@ -134,6 +134,33 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     assert.deepEqual(st.at(-1), { fill: 'green', shape: 'dot', text: 'maxBalanceCurrent=1.5 ✓' });
   });
 
+  it('a pack online whose settings were not read yet: they are read first, so "before" is known', async () => {
+    const { got, errors, node } = await load([busDef(), writeDef()]);
+    await until(() => engine().pack(1)?.online && !engine().pack(1)?.settings, 20_000, 'pack 1 online without settings', 1);
+    await write(node, got, errors, { payload: { maxBalanceCurrent: 1.5 } });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(got[0]!.payload, { ok: true, address: 1, setting: 'maxBalanceCurrent', requested: 1.5, before: 2, after: 1.5 });
+    const host = tx.filter((t) => t.sender.startsWith('host') && t.bytes[0] === 1);
+    const w = host.findIndex(isWrite);
+    assert.ok(w > 0 && host.slice(0, w).some((t) => t.bytes.readUInt16BE(2) === 0x161e), 'a settings read precedes the write');
+  });
+
+  it('the settings cannot be read first: an error saying so, nothing written', async () => {
+    const { got, errors, node } = await load([busDef(), writeDef()]);
+    await until(() => engine().pack(1)?.online && !engine().pack(1)?.settings, 20_000, 'pack 1 online without settings', 1);
+    sim.pack(1).setSilent(true);
+    node.receive({ payload: { maxBalanceCurrent: 1.5 } });
+    await until(() => errors[0], 30_000, 'the error');
+    await run(1_000);
+    assert.deepEqual(got, []);
+    assert.equal(errors[0]!.error.code, 'TIMEOUT');
+    assert.match(
+      errors[0]!.error.message,
+      /^Error: jkbms-write: maxBalanceCurrent = 1\.5 on pack 1 of bus "bank" failed: the settings of pack 1 could not be read before the write \(.*\); nothing was sent$/,
+    );
+    assert.deepEqual(tx.filter(isWrite), []);
+  });
+
   it('shorthands: {charging:false} on the default pack, {address, balancer}, floatMode, and a setting name as key', async () => {
     const { got, errors, node } = await load([busDef(), writeDef({ address: 2 })]);
     await ready();
@@ -421,7 +448,9 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     assert.equal(stats.collisions, 0, 'collisions with the JK master');
     assert.equal(stats.writesApplied, 60);
     assert.equal(engine().status().role, 'sniffing', 'never became a second master');
-    assert.ok(engine().status().stats.requestsInjected >= 120, `requests injected: ${engine().status().stats.requestsInjected}`);
+    const { requestsSent, requestsInjected } = engine().status().stats;
+    assert.ok(requestsInjected >= 60, `requests injected: ${requestsInjected}`);
+    assert.equal(requestsInjected, requestsSent, 'every transmission of ours went into a quiet gap of the master');
     assert.ok(stats.master!.cycles > 250, `master cycles: ${stats.master!.cycles}`);
   });
 

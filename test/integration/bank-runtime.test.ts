@@ -56,7 +56,7 @@ describe('jkbms-bank in a real Node-RED', function () {
       tab,
       ...EXAMPLE.map((n) =>
         n.type === 'jkbms-bus'
-          ? { ...n, transport: 'tcp', host: gw.host, port: gw.port, masterSilence: 1000, offlineAfter: 5 }
+          ? { ...n, transport: 'tcp', host: gw.host, port: gw.port, masterSilence: 1000, offlineAfter: 5, responseTimeout: 1000 }
           : n.type === 'jkbms-bank'
             ? { ...n, rate: 1, z: tab.id }
             : { ...n, z: tab.id },
@@ -100,8 +100,9 @@ describe('jkbms-bank in a real Node-RED', function () {
 
     sim.pack(2).setSilent(true);
     let from = debug.messages.length;
-    const out = await debug.waitFor(summaries(from, (x) => x.stale.includes(2)), 60_000);
-    assert.deepEqual((out.msg as Record<string, any>).stale, [2]);
+    // Exactly pack 2 out (on a loaded machine another pack may miss a poll now and then).
+    const out = await debug.waitFor(summaries(from, (x) => x.stale.length === 1 && x.stale[0] === 2), 60_000);
+    assert.equal((out.msg as Record<string, any>).packsOnline, 2);
     await until(() => status.events.some((e) => e.id === BANK_ID && e.text === '2/3 stale 2' && e.fill === 'red'), 10_000, 'red "2/3 stale 2"');
     sim.pack(2).setSilent(false);
     from = debug.messages.length;

@@ -16,6 +16,7 @@ export type {
   DiscardEvent,
 } from './framer';
 export { FrameError, checkFrame, decodeFrame, decodeLive, decodeSettings, decodeInfo } from './decode';
+export { implausible } from './plausibility';
 export { encodeTrigger, encodeAck, encodeException, encodeWrite, encodeFrame, encodeResponse } from './encode';
 export type { EncodeFrameOptions } from './encode';
 export {

@@ -313,10 +313,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
   it('a pack that acknowledges but ignores the write: read-back mismatch reported', async () => {
     const { got, errors, node } = await load([busDef(), writeDef()]);
     await ready();
-    // Firmware that acks and ignores: undo the change as its ack goes out.
-    sim.on('transmit', (t: TransmitEvent) => {
-      if (t.sender === 'pack 1' && t.bytes.length === 8 && t.bytes.readUInt16BE(2) === 0x1048) sim.pack(1).updateSettings({ maxBalanceCurrent: 2 });
-    });
+    sim.pack(1).setIgnoreWrites(true); // firmware that acknowledges a write and keeps the old value
     await write(node, got, errors, { payload: { maxBalanceCurrent: 1.2 } });
     assert.deepEqual(got, []);
     assert.equal(errors[0]!.error.code, 'READBACK_MISMATCH');

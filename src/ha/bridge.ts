@@ -68,7 +68,7 @@ export interface BridgeDeps {
   writable?: (busId: string) => boolean;
 }
 
-export type ControlErrorCode = 'bad-command-topic' | 'unknown-pack' | 'controls-off' | 'not-a-control';
+export type ControlErrorCode = 'bad-command-topic' | 'unknown-pack' | 'controls-off' | 'not-a-control' | 'retained-command';
 
 /** What a control message produced: states for the first output, a write request for the second, an error to report. */
 export interface ControlOutcome {
@@ -227,7 +227,7 @@ export class HaBridge {
       case 'ignored':
         return none;
       case 'command':
-        return this.command(input.topic, input.text);
+        return this.command(input.topic, input.text, input.retained);
       case 'written': {
         const slot = this.slots.get(`${input.bms.busId}/${input.bms.address}`);
         if (!slot) return none;
@@ -243,7 +243,7 @@ export class HaBridge {
   }
 
   /** An HA command → a write request for the pack whose command topic it is. */
-  private command(topic: string, text: string): ControlOutcome {
+  private command(topic: string, text: string, retained: boolean): ControlOutcome {
     const parsed = parseCommandTopic(this.opts.baseTopic, topic);
     const refuse = (code: ControlErrorCode, publish: MqttMessage[] = []): ControlOutcome => ({
       publish,
@@ -252,8 +252,9 @@ export class HaBridge {
     });
     if (!parsed) return refuse('bad-command-topic');
     const slot = [...this.slots.values()].find((s) => s.live && this.commandPrefixOf(s) === parsed.prefix);
-    if (!slot) return refuse('unknown-pack');
     // A refused command re-publishes the real state: HA's switch or number snaps back.
+    if (retained) return refuse('retained-command', slot ? this.stateNow(slot) : []);
+    if (!slot) return refuse('unknown-pack');
     if (this.opts.controls !== true) return refuse('controls-off', this.stateNow(slot));
     const def = this.hasControls(slot) ? controlSettings(this.opts.protection === true).find((d) => d.name === parsed.setting) : undefined;
     if (!def) return refuse('not-a-control', this.stateNow(slot));

@@ -104,8 +104,11 @@ export interface WrittenResult {
 
 /** Control messages jkbms-ha accepts besides the jkbms data (src/ha/input.ts). */
 export type ControlInput =
-  /** An HA command from an `mqtt in` node on `<base>/+/+/set/+`. */
-  | { kind: 'command'; topic: string; text: string }
+  /**
+   * An HA command from an `mqtt in` node on `<base>/+/+/set/+`. `retained`: delivered from the
+   * broker's store (msg.retain), not sent now; refused, or every restart would write it again.
+   */
+  | { kind: 'command'; topic: string; text: string; retained: boolean }
   /** A jkbms-write result (its output wired back). */
   | { kind: 'written'; bms: BmsRef; result: WrittenResult }
   /** A refused or failed write request, from a Catch node (msg.error). */
@@ -124,7 +127,7 @@ const scalarText = (p: unknown): string | null =>
  * Classify a control message, or null when it is none (then it is jkbms data, a birth or a
  * remove command: parseInput). Throws HaInputError for a malformed result or `msg.bms`.
  */
-export function parseControl(msg: { topic?: unknown; payload?: unknown; bms?: unknown; error?: unknown }): ControlInput | null {
+export function parseControl(msg: { topic?: unknown; payload?: unknown; bms?: unknown; error?: unknown; retain?: unknown }): ControlInput | null {
   const p = msg.payload;
   const isResult = isObj(p) && typeof p.ok === 'boolean' && typeof p.setting === 'string' && 'requested' in p;
   if (msg.error !== undefined && msg.error !== null) {
@@ -142,7 +145,7 @@ export function parseControl(msg: { topic?: unknown; payload?: unknown; bms?: un
   if (isResult) return { kind: 'written', bms: checkBms(msg.bms), result: result(p) };
   if (msg.bms === undefined && typeof msg.topic === 'string' && COMMAND_TOPIC.test(msg.topic)) {
     const text = scalarText(p);
-    if (text !== null) return { kind: 'command', topic: msg.topic, text };
+    if (text !== null) return { kind: 'command', topic: msg.topic, text, retained: msg.retain === true };
   }
   return null;
 }

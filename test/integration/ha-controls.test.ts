@@ -215,6 +215,19 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     assert.deepEqual(got.results, []);
   });
 
+  it('a retained command (replayed by the broker on every subscribe) is refused, never written', async () => {
+    const ser = new BusSimulator({ packs: [1], seed: 3 }).pack(1).serialNumber;
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    await pub.publishAsync(`jkbms/bus1/${ser}/set/chargingEnabled`, 'OFF', { qos: 1, retain: true });
+    await pub.endAsync();
+    await start(true);
+    await firstState();
+    await until(() => got.haErrors!.length >= 1, 'the refusal');
+    assert.deepEqual(got.haErrors!.map((m) => m.error.message), ['Error: jkbms-ha.errors.retained-command']);
+    assert.deepEqual(tx.filter(isWrite), []);
+    assert.equal(sim.pack(1).settings().chargingEnabled, true);
+  });
+
   it('a bus without "allow writes": no switches or numbers, and a warning saying why', async () => {
     await start(false);
     await firstState();

@@ -250,6 +250,12 @@ describe('HA controls: commands, results and failures', () => {
     const r3 = off.control({ topic: `${SET}/chargingEnabled`, payload: 'OFF' });
     assert.equal(r3.error!.code, 'controls-off');
     assert.deepEqual(r3.publish.map((m) => m.topic), [STATE]);
+    // A retained command (delivered again on every reconnect) is never written.
+    const r4 = s.control({ topic: `${SET}/chargingEnabled`, payload: 'OFF', retain: true });
+    assert.equal(r4.request, null);
+    assert.deepEqual(r4.error, { code: 'retained-command', topic: `${SET}/chargingEnabled`, setting: 'chargingEnabled' });
+    assert.deepEqual(r4.publish.map((m) => m.topic), [STATE]);
+    assert.equal(s.control({ topic: 'jkbms/bus1/999/set/chargingEnabled', payload: 'OFF', retain: true }).error!.code, 'retained-command');
     let allowed = true;
     const gone = setup({}, () => allowed);
     known(gone);
@@ -306,7 +312,8 @@ describe('HA controls: commands, results and failures', () => {
     assert.equal(parseControl({ topic: 'homeassistant/status', payload: 'online' }), null);
     assert.equal(parseControl({ payload: { command: 'remove', address: 2 } }), null);
     assert.equal(parseControl({ topic: `${SET}/chargingEnabled`, payload: { on: true } }), null, 'an object is no HA command');
-    assert.deepEqual(parseControl({ topic: `${SET}/chargingEnabled`, payload: 1 }), { kind: 'command', topic: `${SET}/chargingEnabled`, text: '1' });
+    assert.deepEqual(parseControl({ topic: `${SET}/chargingEnabled`, payload: 1 }), { kind: 'command', topic: `${SET}/chargingEnabled`, text: '1', retained: false });
+    assert.deepEqual(parseControl({ topic: `${SET}/chargingEnabled`, payload: 'ON', retain: true }), { kind: 'command', topic: `${SET}/chargingEnabled`, text: 'ON', retained: true });
     assert.throws(() => parseControl({ payload: { ok: true, setting: 'chargingEnabled', requested: true }, bms: { address: 2 } }), /bad-field: msg\.bms\.busId/);
   });
 

@@ -248,6 +248,14 @@ export = function (RED: NodeAPI): void {
       }
     };
 
+    const packInfo = (address: number) => {
+      try {
+        return handle.engine.pack(address)?.info;
+      } catch {
+        return undefined;
+      }
+    };
+
     /** An online pack whose settings were never read: read them first, so `before` is known. */
     const needsSettings = (address: number): boolean => {
       try {
@@ -316,7 +324,7 @@ export = function (RED: NodeAPI): void {
       const out = (last ? job.msg : RED.util.cloneMessage(job.msg)) as NodeMessage;
       out.topic = `${handle.name}/${r.address}/write`;
       out.payload = r;
-      out.bms = bmsIdentity(handle, r.address, handle.directory.infoAt(r.address));
+      out.bms = bmsIdentity(handle, r.address, handle.directory.infoAt(r.address) ?? packInfo(r.address));
       job.send(out);
     };
 

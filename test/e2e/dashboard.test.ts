@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { BusSimulator, type TcpListener } from '../../src/sim';
+import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
+import { requireTool } from '../helpers/tools';
+
+/**
+ * The example "Dashboard 2.0 - battery bank" in a real Node-RED with our packed tarball and
+ * @flowfuse/node-red-dashboard (the devDependency, linked into the user dir: no network), on
+ * the simulator's TCP gateway with two packs of different cell counts, opened in headless
+ * Chromium: every pack's cell chart has one bar per simulated cell with the lowest and the
+ * highest cell highlighted, the gauges show the simulated SOC, the texts, the alarm table and
+ * the history charts fill in, and the page raises no error.
+ *
+ * Screenshot: test-results/dashboard.png; with UPDATE_SCREENSHOT=1 also docs/dashboard.png
+ * (the README picture).
+ */
+
+const ROOT = resolve(__dirname, '..', '..');
+const EXAMPLE = join(ROOT, 'examples', 'Dashboard 2.0 - battery bank.json');
+const DASHBOARD = join(ROOT, 'node_modules', '@flowfuse', 'node-red-dashboard');
+const SHOT = join(ROOT, 'test-results', 'dashboard.png');
+/** Simulated packs: address → cells. */
+const PACKS: Record<number, number> = { 1: 16, 2: 15 };
+
+type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
+
+/** Put the example on a tab, point its bus at the gateway; the history every 2 s so its charts fill in during the test. */
+function prepare(example: FlowNode[], gw: TcpListener): FlowNode[] {
+  const tab = { id: 'db2000000000tab1', type: 'tab', label: 'dashboard test' };
+  const config = new Set(['jkbms-bus', 'ui-base', 'ui-theme', 'ui-page', 'ui-group']);
+  return [
+    tab,
+    ...example.map((n): FlowNode => {
+      if (n.type === 'jkbms-bus') return { ...n, host: gw.host, port: gw.port, masterSilence: 1000 };
+      if (n.type === 'jkbms-bank' && n.name === 'history') return { ...n, z: tab.id, rate: 2 };
+      return config.has(n.type) ? n : { ...n, z: tab.id };
+    }),
+  ];
+}
+
+/** What one chart shows: per series, the [x, y] pairs with a value. */
+interface ChartView {
+  series: { name: string; points: [string | number, number][] }[];
+}
+
+describe('dashboard: example "Dashboard 2.0 - battery bank" in headless Chromium', function () {
+  this.timeout(600_000);
+  let sim: BusSimulator;
+  let gw: TcpListener;
+  let red: NodeRedInstance;
+  let browser: Browser;
+  let page: Page;
+  let userDir: string;
+  let flow: FlowNode[];
+  const pageErrors: string[] = [];
+
+  /** The cell chart, the SOC gauge and the texts of each pack, from the example's wiring. */
+  const packWidgets = (address: number) => {
+    const node = flow.find((n) => n.type === 'jkbms' && n.address === address)!;
+    const byId = (id: string) => flow.find((n) => n.id === id)!;
+    const first = node.wires![0]!.map(byId);
+    return {
+      chart: node.wires![1]![0]!,
+      gauge: first.find((n) => n.type === 'ui-gauge')!.id,
+      texts: first.filter((n) => n.type === 'ui-text').map((n) => n.id),
+    };
+  };
+  /** The ECharts state of a chart, through the dashboard's own test hook (window.uiCharts, set when window.Cypress exists). */
+  const chartView = (id: string): Promise<ChartView | null> =>
+    page.evaluate((cid) => {
+      const charts = (window as unknown as { uiCharts?: Record<string, { chart: { getOption(): { series: { name: string; data: [string | number, number | null][] }[] } } }> }).uiCharts;
+      const c = charts?.[cid];
+      if (!c) return null;
+      return {
+        series: c.chart.getOption().series.map((s) => ({
+          name: s.name,
+          points: (s.data ?? []).filter((d): d is [string | number, number] => Array.isArray(d) && typeof d[1] === 'number'),
+        })),
+      };
+    }, id);
+  const widgetText = (id: string): Promise<string | null> =>
+    page.evaluate((wid) => (document.getElementById(`nrdb-ui-widget-${wid}`) as HTMLElement | null)?.innerText ?? null, id);
+
+  before(async function () {
+    requireTool(this, 'chromium');
+    sim = new BusSimulator({
+      packs: Object.keys(PACKS).map(Number),
+      seed: 3,
+      packOptions: Object.fromEntries(Object.entries(PACKS).map(([a, cells]) => [a, { cellCount: cells }])),
+    });
+    sim.start();
+    sim.pack(2).setAlarm('wireResistance');
+    gw = await sim.listenTcp(0, '127.0.0.1');
+
+    // The dashboard package from our devDependencies, linked into a fresh user dir (the harness adds our tarball).
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    userDir = mkdtempSync(join(ROOT, '.tmp', 'dashboard-'));
+    mkdirSync(join(userDir, 'node_modules', '@flowfuse'), { recursive: true });
+    symlinkSync(DASHBOARD, join(userDir, 'node_modules', '@flowfuse', 'node-red-dashboard'), 'dir');
+    red = await startNodeRed({ userDir });
+
+    flow = prepare(JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[], gw);
+    await red.api.deploy(flow);
+
+    const { chromium } = require('playwright-core') as typeof import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+    });
+    await page.addInitScript(() => {
+      (window as unknown as { Cypress: object }).Cypress = {};
+    });
+    await page.goto(`${red.url}/dashboard/jkbms`, { waitUntil: 'domcontentloaded' });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await red?.stop();
+    await sim?.stop();
+    if (userDir) rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('the page "Battery bank" is served at /dashboard/jkbms with every widget', async () => {
+    await page.waitForFunction(() => document.title.includes('Battery bank') || !!document.querySelector('.nrdb-ui-page'), null, { timeout: 60_000 });
+    const widgets = flow.filter((n) => n.type.startsWith('ui-') && !['ui-base', 'ui-theme', 'ui-page', 'ui-group'].includes(n.type));
+    await until(async () => {
+      const ids = await page.evaluate(() => Array.from(document.querySelectorAll('[id^="nrdb-ui-widget-"]')).map((e) => e.id));
+      return widgets.every((w) => ids.includes(`nrdb-ui-widget-${w.id}`));
+    }, 60_000, 'every widget on the page');
+  });
+
+  for (const [address, cells] of Object.entries(PACKS).map(([a, c]) => [Number(a), c] as const)) {
+    it(`pack ${address}: the cell chart has ${cells} bars, the lowest and the highest cell highlighted, and their delta beside it`, async () => {
+      const w = packWidgets(address);
+      const view = await until(async () => {
+        const v = await chartView(w.chart);
+        const bars = v?.series.flatMap((s) => s.points) ?? [];
+        return bars.length === cells ? v : null;
+      }, 90_000, `${cells} bars in the cell chart of pack ${address}`);
+      const by = (name: string) => view.series.find((s) => s.name === name)?.points ?? [];
+      assert.deepEqual(view.series.map((s) => s.name), ['cells', 'lowest', 'highest']);
+      const all = view.series.flatMap((s) => s.points);
+      assert.deepEqual(all.map(([x]) => Number(x)).sort((a, b) => a - b), Array.from({ length: cells }, (_, i) => i + 1), 'one bar per cell');
+      const volts = all.map(([, y]) => y);
+      assert.ok(volts.every((v) => v > 2.5 && v < 3.65), `plausible cell voltages ${volts.join(' ')}`);
+      const [lo] = by('lowest');
+      const [hi] = by('highest');
+      assert.ok(lo && hi, 'lowest and highest cell highlighted');
+      assert.equal(lo[1], Math.min(...volts));
+      assert.equal(hi[1], Math.max(...volts));
+      // the delta text (first output, same message) agrees with a chart state
+      await until(async () => {
+        const text = (await widgetText(w.texts.at(-1)!)) ?? '';
+        const v = await chartView(w.chart);
+        const ys = v?.series.flatMap((s) => s.points.map(([, y]) => y)) ?? [];
+        return ys.length === cells && text.includes(`${Math.round((Math.max(...ys) - Math.min(...ys)) * 1000)} mV`);
+      }, 30_000, `pack ${address}: the delta text matches the chart`);
+    });
+  }
+
+  it('the SOC gauges show the simulated SOC (±1 %), the bank gauge the capacity-weighted one', async () => {
+    const percent = async (id: string) => Number(/(\d+(?:\.\d+)?)\s*%/.exec((await widgetText(id)) ?? '')?.[1] ?? NaN);
+    for (const address of Object.keys(PACKS).map(Number)) {
+      const id = packWidgets(address).gauge;
+      await until(async () => Math.abs((await percent(id)) - sim.pack(address).live().soc) <= 1, 60_000, `pack ${address} gauge at the simulated SOC`);
+    }
+    const bankGauge = flow.find((n) => n.type === 'ui-gauge' && n.title === 'Bank SOC')!.id;
+    const weighted = () => {
+      const lives = Object.keys(PACKS).map((a) => sim.pack(Number(a)).live());
+      return lives.reduce((s, l) => s + l.soc * l.fullChargeAh, 0) / lives.reduce((s, l) => s + l.fullChargeAh, 0);
+    };
+    await until(async () => Math.abs((await percent(bankGauge)) - weighted()) <= 1, 60_000, 'bank gauge at the weighted SOC');
+  });
+
+  it('the example imports into the editor with every node known and valid, the pack nodes with two outputs', async () => {
+    const editor = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      await editor.goto(red.url, { waitUntil: 'domcontentloaded' });
+      await editor.waitForFunction(() => (window as any).RED?.nodes?.getType?.('ui-chart') && (window as any).RED?.nodes?.getType?.('jkbms'), null, { timeout: 90_000 });
+      await editor.waitForTimeout(1000);
+      const example = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[];
+      const report = await editor.evaluate((f) => {
+        const R = (window as any).RED;
+        const result = R.nodes.import(f, { generateIds: true, addFlow: true });
+        // the flow nodes; config nodes equal to the deployed ones are reused by the import, so check every config node
+        const added: any[] = [...(result?.nodes ?? [])];
+        R.nodes.eachConfig((n: any) => {
+          added.push(n);
+        });
+        for (const n of added) R.editor.validateNode(n);
+        return {
+          count: added.length,
+          flowNodes: (result?.nodes ?? []).length,
+          unknown: added.filter((n) => n.type === 'unknown' || !R.nodes.getType(n.type)).map((n) => n.type),
+          invalid: added.filter((n) => n.valid === false).map((n) => `${n.type} ${n.name || n.label || ''}`),
+          packOutputs: added.filter((n) => n.type === 'jkbms').map((n) => n.outputs),
+        };
+      }, example);
+      const configTypes = new Set(['jkbms-bus', 'ui-base', 'ui-theme', 'ui-page', 'ui-group']);
+      assert.ok(report.count >= example.length, `${report.count} nodes checked`);
+      assert.equal(report.flowNodes, example.filter((n) => !configTypes.has(n.type)).length);
+      assert.deepEqual(report.unknown, []);
+      assert.deepEqual(report.invalid, []);
+      assert.deepEqual(report.packOutputs, [2, 2]);
+    } finally {
+      await editor.close();
+    }
+  });
+
+  it('the bank row, the alarm table and the history charts fill in; no page error, no runtime error', async () => {
+    const textOf = async (label: string) => widgetText(flow.find((n) => n.type === 'ui-text' && n.label === label && String(n.group) === String(flow.find((g) => g.type === 'ui-group' && g.name === 'Bank')!.id))!.id);
+    await until(async () => /2 \/ 2/.test((await textOf('Packs counted')) ?? ''), 30_000, 'packs counted 2 / 2');
+    assert.match((await textOf('Power')) ?? '', /-?[\d,]+ W/);
+    assert.match((await textOf('Lowest cell')) ?? '', /\d\.\d{3} V, pack [12] #\d+/);
+    const table = flow.find((n) => n.type === 'ui-table')!.id;
+    await until(async () => /2\s+wireResistance/.test((await widgetText(table)) ?? ''), 30_000, 'the alarm of pack 2 in the table');
+    for (const title of ['Pack current (A), last 6 h', 'Pack SOC (%), last 6 h']) {
+      const id = flow.find((n) => n.type === 'ui-chart' && n.label === title)!.id;
+      await until(async () => {
+        const v = await chartView(id);
+        return ['Pack 1', 'Pack 2'].every((p) => (v?.series.find((s) => s.name === p)?.points.length ?? 0) >= 5);
+      }, 60_000, `five points per pack in "${title}"`);
+    }
+    await page.waitForTimeout(1500);
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: SHOT, fullPage: true });
+    if (process.env.UPDATE_SCREENSHOT === '1') {
+      mkdirSync(join(ROOT, 'docs'), { recursive: true });
+      copyFileSync(SHOT, join(ROOT, 'docs', 'dashboard.png'));
+    }
+    assert.deepEqual(pageErrors, []);
+    const bad = red.output.split('\n').filter((l) => /\[(error|warn)\]/.test(l) && !/Projects disabled|credentials not found|Encrypted credentials/.test(l));
+    assert.deepEqual(bad, []);
+  });
+});

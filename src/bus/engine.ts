@@ -4,7 +4,8 @@ import { decodeFrame } from '../protocol/decode';
 import { encodeTrigger } from '../protocol/encode';
 import { Framer, type DataFrameEvent, type FramerEvent } from '../protocol/framer';
 import { validateSetting } from '../protocol/settings';
-import type { DecodedFrame, FrameKind } from '../protocol/types';
+import { implausible } from '../protocol/plausibility';
+import type { DecodedFrame, FrameKind, InfoPayload } from '../protocol/types';
 import { realClock, type Clock, type TimerHandle } from './clock';
 import { settingToBusError } from './errors';
 import { GapLearner, gapKey, planInjection } from './gap-learner';
@@ -12,6 +13,7 @@ import type { Job, Outcome } from './jobs';
 import { Operations, REQUEST_TIMEOUT_MS, type CheckedSetting } from './operations';
 import { resolveBusOptions } from './options';
 import { PackTable } from './packs';
+import { RejectionStreaks } from './rejections';
 import { PollPlan } from './poll-plan';
 import type { Transport } from './transport';
 import {
@@ -47,6 +49,8 @@ const HOUSEKEEPING_MS = 1000;
 const RETRY_MASTER_MS = 60_000;
 const RETRY_SNIFF_MS = 5_000;
 const WATCHDOG_MAX_MS = 300_000;
+/** Sends of the device-info read that confirms a changed serial number. */
+const CONFIRM_ATTEMPTS = 3;
 
 interface Exchange {
   job: Job;
@@ -68,6 +72,11 @@ interface Exchange {
  * `masterSilenceMs` without master traffic. Master mode starts polling at once (after a short
  * listen), but yields like auto mode when a JK master appears: two masters only collide.
  *
+ * What it emits can be trusted as far as the protocol allows: a decoded frame that fails the
+ * plausibility checks (src/protocol/plausibility.ts) is dropped like a bad frame, and a device
+ * info with a serial number other than the pack's known one is held back until a second info
+ * frame — read at the next moment we may talk — confirms it (no phantom packs).
+ *
  * Never throws from event handlers or timers; errors go to the log and the 'error' event
  * (which has a default listener).
  */
@@ -84,6 +93,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   private readonly framer = new Framer();
   private readonly packs: PackTable;
   private readonly learner = new GapLearner();
+  private readonly rejections: RejectionStreaks;
   private readonly plan: PollPlan;
   private readonly ops: Operations;
   private readonly statsData: BusStats = {
@@ -149,6 +159,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     this.epochOffset = Date.now() - this.clock.now();
     this.packs = new PackTable((t) => t + this.epochOffset);
     this.plan = new PollPlan(this.addresses);
+    this.rejections = new RejectionStreaks((msg) => this.log('warn', msg));
     this.ops = new Operations({
       clock: this.clock,
       packs: this.packs,
@@ -384,6 +395,12 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
       this.log('debug', `frame rejected: ${errorText(err)}`);
       return this.handleDiscard('bad-frame', e.bytes, now);
     }
+    const problem = implausible(payload, e.addressFrom === 'tail' ? e.address : null, e.frame);
+    this.rejections.count(address, e.kind, problem);
+    if (problem) {
+      this.log('debug', `${e.kind} frame${address === null ? '' : ` of pack ${address}`} rejected as implausible: ${problem}`);
+      return this.handleDiscard('implausible', e.bytes, now);
+    }
     const x = this.exchange;
     const ours = !!x && x.job.expect.type === 'frame' && x.job.expect.kind === e.kind && x.job.address === address;
     const miss = this.lastMiss;
@@ -398,15 +415,18 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
       ts: Math.round(now + this.epochOffset),
       raw: e.bytes,
     };
-    this.statsData.framesDecoded += 1;
     if (address !== null) {
       this.transport.markHealthy();
-      const cameOnline = this.packs.frame(address, payload, now);
       this.plan.answered(address);
-      if (cameOnline) this.packEvent(address, true);
     }
-    this.fire('frame', event);
-    this.ops.frameSeen(address, e.kind, event);
+    // A changed serial number is held back: not emitted, the pack's state untouched; an awaited read waits for the confirmation.
+    const accepted = payload.type !== 'info' || address === null || this.acceptSerial(address, payload);
+    if (accepted) {
+      this.statsData.framesDecoded += 1;
+      if (address !== null && this.packs.frame(address, payload, now)) this.packEvent(address, true);
+      this.fire('frame', event);
+      this.ops.frameSeen(address, e.kind, event);
+    }
     if (ours) {
       this.complete(x, { type: 'frame', event });
       return false;
@@ -414,6 +434,44 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     if (late) return false;
     const fromMaster = address === 0 && e.addressFrom === 'tail';
     return this.foreignMessage(gapKey.frame(address, e.kind), start, end, fromMaster);
+  }
+
+  /**
+   * A device-info frame of a known pack with a different serial number is held back until a
+   * second info frame confirms it (PackTable.serialVerdict); we ask for that one at the next
+   * moment we may talk. Returns false while it is held back.
+   */
+  private acceptSerial(address: number, info: InfoPayload): boolean {
+    const known = this.packs.get(address)?.info?.serialNumber;
+    const wasPending = this.packs.serialPending(address);
+    if (this.packs.serialVerdict(address, info.serialNumber) === 'accept') {
+      if (known !== undefined && known !== info.serialNumber) {
+        this.log('info', `pack ${address}: serial number changed from ${known} to ${info.serialNumber} (confirmed by a second info frame)`);
+      } else if (wasPending) {
+        this.log('info', `pack ${address}: serial number ${info.serialNumber} confirmed again; the different one was not`);
+      }
+      return true;
+    }
+    this.log('info', `pack ${address}: info frame with a new serial number ${info.serialNumber} (known: ${known}) held back until another info frame confirms it`);
+    this.requestConfirmation(address);
+    return false;
+  }
+
+  /** Queue a device-info read of `address` (not in listen mode: there we wait for the next info frame someone else causes). */
+  private requestConfirmation(address: number): void {
+    if (this.options.mode === 'listen' || this.demand.some((j) => j.purpose === 'confirm' && j.address === address)) return;
+    let attempts = 0;
+    const job: Job = {
+      address,
+      expect: { type: 'frame', kind: 'info' },
+      purpose: 'confirm',
+      build: () => encodeTrigger(address, 'info'),
+      wanted: () => this.packs.serialPending(address),
+      done: (o) => {
+        if ((o.type === 'timeout' || o.type === 'exception') && ++attempts < CONFIRM_ATTEMPTS) this.enqueue(job, true);
+      },
+    };
+    this.enqueue(job, true);
   }
 
   /** A trigger or write identical to our last transmission, heard right after it: our echo. */

@@ -15,7 +15,8 @@ export type Outcome =
 export interface Job {
   address: number;
   expect: Expect;
-  purpose: 'poll' | 'probe' | 'info' | 'request' | 'write';
+  /** 'confirm': a device-info read that confirms (or refutes) a changed serial number. */
+  purpose: 'poll' | 'probe' | 'info' | 'confirm' | 'request' | 'write';
   /** Bytes to send, built at send time (a switch-word write uses the settings known then). May throw. */
   build(): Buffer;
   /** Still worth sending (a request already satisfied by a sniffed frame is dropped unsent). */

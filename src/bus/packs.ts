@@ -9,6 +9,8 @@ interface PackRecord {
   kindAt: Record<FrameKind, number>;
   /** Clock time of our last attempt to read each kind (to space out retries). */
   triedAt: Record<FrameKind, number>;
+  /** A new serial number seen in one info frame, waiting for a second one to confirm it. */
+  serialCandidate?: string;
 }
 
 const NEVER = -Infinity;
@@ -80,6 +82,30 @@ export class PackTable {
     if (s.online) return false;
     s.online = true;
     return true;
+  }
+
+  /**
+   * An info frame from `address` carries `serial`. The first info of a pack, and one with the
+   * serial number already known, are accepted. A different serial number is held back ('hold')
+   * until the next info frame carries it too: a corrupted frame that passed every check must not
+   * turn into a new device (Home Assistant and the pack-following nodes key on the serial). Any
+   * other serial in between starts over.
+   */
+  serialVerdict(address: number, serial: string): 'accept' | 'hold' {
+    const r = this.records.get(address);
+    if (!r) return 'accept';
+    const known = r.state.info?.serialNumber;
+    if (known === undefined || known === serial || r.serialCandidate === serial) {
+      r.serialCandidate = undefined;
+      return 'accept';
+    }
+    r.serialCandidate = serial;
+    return 'hold';
+  }
+
+  /** A changed serial number of `address` waits for its confirmation. */
+  serialPending(address: number): boolean {
+    return this.records.get(address)?.serialCandidate !== undefined;
   }
 
   /** A timeout, exception or rejected frame attributed to a known pack. */

@@ -90,7 +90,11 @@ export interface BusStats {
   /** Requests we placed into a JK master's quiet gap. */
   requestsInjected: number;
   timeouts: number;
-  /** Discarded byte counts by reason (noise, bad-sum8, bad-crc, truncated, echo). */
+  /**
+   * Discarded byte counts by reason: noise, bad-sum8, bad-crc, truncated, echo (our own bytes,
+   * not in bytesDiscarded), bad-frame, implausible (a frame that passed sum8 but failed the
+   * plausibility checks of src/protocol/plausibility.ts).
+   */
   discards: Record<string, number>;
 }
 

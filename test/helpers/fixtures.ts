@@ -1,11 +1,13 @@
 /**
  * The project's own frames, built by our encoder (they do not need ../shared). Values follow
  * the synthetic live vector of the protocol reference (§3.6) and the settings observed on a
- * real slave (§4.1).
+ * real slave (§4.1, shared with the simulator).
  */
 import { decodeFrame } from '../../src/protocol/decode';
 import { encodeFrame, encodeResponse } from '../../src/protocol/encode';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../../src/protocol/types';
+import { defaultSettings } from '../../src/sim/defaults';
+import { SWITCH_BITS } from '../../src/protocol/fields';
 
 export const LIVE_VALUES = {
   type: 'live' as const,
@@ -50,49 +52,8 @@ export const REFERENCE_LIVE_HEX =
   'd400d00000000000000000000000805101000000000000000000000000000000' +
   '0000000000000000000000f70210162000010478';
 
-export const SETTINGS_VALUES = {
-  type: 'settings' as const,
-  smartSleepVoltage: 3.5,
-  cellUvp: 2.6,
-  cellUvpRecovery: 2.65,
-  cellOvp: 3.61,
-  cellOvpRecovery: 3.448,
-  balanceTriggerVoltage: 0.005,
-  cellSoc100Voltage: 3.449,
-  cellSoc0Voltage: 2.64,
-  cellRequestChargeVoltage: 3.45,
-  cellRequestFloatVoltage: 3.35,
-  powerOffVoltage: 2.5,
-  maxChargeCurrent: 25,
-  chargeOcpDelay: 3,
-  chargeOcpRecoveryTime: 60,
-  maxDischargeCurrent: 200,
-  dischargeOcpDelay: 300,
-  dischargeOcpRecoveryTime: 60,
-  scpRecoveryTime: 5,
-  maxBalanceCurrent: 2,
-  chargeOtp: 70,
-  chargeOtpRecovery: 60,
-  dischargeOtp: 70,
-  dischargeOtpRecovery: 60,
-  chargeUtp: -20,
-  chargeUtpRecovery: -10,
-  mosOtp: 100,
-  mosOtpRecovery: 80,
-  cellCount: 16,
-  chargingEnabled: true,
-  dischargingEnabled: true,
-  balancingEnabled: true,
-  nominalCapacityAh: 304,
-  scpDelay: 0.0015,
-  balanceStartVoltage: 3.45,
-  deviceAddress: 1,
-  prechargeTime: 5,
-  switchMask: 0x0210,
-  heatingStartTemperature: 60,
-  heatingStopTemperature: 50,
-  smartSleepDelay: 86400,
-};
+/** The settings observed on a real slave (reference §4.1) — the simulator's factory settings. */
+export const SETTINGS_VALUES = defaultSettings(1, 16, 304);
 
 export const INFO_VALUES = {
   type: 'info' as const,
@@ -114,8 +75,15 @@ export const INFO_VALUES = {
 export function liveFrame(address = 1, overrides: Partial<LivePayload> = {}): Buffer {
   return encodeResponse({ ...LIVE_VALUES, ...overrides }, address);
 }
+/** The fixture settings with overrides; an overridden switchMask wins over the switch booleans. */
+function settingsWith(address: number, overrides: Partial<SettingsPayload>): Partial<SettingsPayload> & { type: 'settings' } {
+  const base: Record<string, unknown> = { ...SETTINGS_VALUES, deviceAddress: address };
+  if (overrides.switchMask !== undefined) for (const b of SWITCH_BITS) delete base[b.key];
+  return { ...(base as unknown as SettingsPayload), ...overrides };
+}
+
 export function settingsFrame(address = 1, overrides: Partial<SettingsPayload> = {}): Buffer {
-  return encodeResponse({ ...SETTINGS_VALUES, deviceAddress: address, ...overrides }, address);
+  return encodeResponse(settingsWith(address, overrides), address);
 }
 export function infoFrame(address = 1, overrides: Partial<InfoPayload> = {}): Buffer {
   return encodeResponse({ ...INFO_VALUES, ...overrides }, address);
@@ -124,7 +92,7 @@ export function live(address = 1, overrides: Partial<LivePayload> = {}): LivePay
   return decodeFrame(encodeFrame({ ...LIVE_VALUES, ...overrides }), address) as LivePayload;
 }
 export function settings(address = 1, overrides: Partial<SettingsPayload> = {}): SettingsPayload {
-  return decodeFrame(encodeFrame({ ...SETTINGS_VALUES, deviceAddress: address, ...overrides }), address) as SettingsPayload;
+  return decodeFrame(encodeFrame(settingsWith(address, overrides)), address) as SettingsPayload;
 }
 export function info(address = 1, overrides: Partial<InfoPayload> = {}): InfoPayload {
   return decodeFrame(encodeFrame({ ...INFO_VALUES, ...overrides }), address) as InfoPayload;

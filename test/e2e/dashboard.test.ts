@@ -211,6 +211,31 @@ describe('dashboard: example "Dashboard 2.0 - battery bank" in headless Chromium
       assert.deepEqual(report.unknown, []);
       assert.deepEqual(report.invalid, []);
       assert.deepEqual(report.packOutputs, [2, 2]);
+      // the Cell chart box in the dialog sets the number of outputs
+      const outputsAfter = async (checked: boolean) => {
+        await editor.evaluate(() => {
+          const R = (window as any).RED;
+          let pack: any = null;
+          R.nodes.eachNode((n: any) => {
+            if (n.type === 'jkbms' && n.name === 'pack 1' && !pack) pack = n;
+          });
+          R.editor.edit(pack);
+        });
+        await editor.waitForSelector('#node-input-cellChart', { state: 'visible', timeout: 30_000 });
+        await editor.setChecked('#node-input-cellChart', checked);
+        await editor.click('#node-dialog-ok');
+        await editor.waitForSelector('#node-input-cellChart', { state: 'detached', timeout: 30_000 });
+        return editor.evaluate(() => {
+          const R = (window as any).RED;
+          const outs: number[] = [];
+          R.nodes.eachNode((n: any) => {
+            if (n.type === 'jkbms' && n.name === 'pack 1') outs.push(n.outputs);
+          });
+          return outs;
+        });
+      };
+      assert.ok((await outputsAfter(false)).includes(1), 'unticked: one output');
+      assert.ok(!(await outputsAfter(true)).includes(1), 'ticked again: two outputs');
     } finally {
       await editor.close();
     }

@@ -46,8 +46,10 @@ interface Waiter {
  */
 export class Operations {
   private readonly waiters = new Set<Waiter>();
-  /** In-flight writes, to fail them on stop or link loss. */
+  /** In-flight and queued writes, to fail them on stop or link loss. */
   private readonly writes = new Set<(err: BusError) => void>();
+  /** Writes waiting for their turn, per pack (see takeTurn). */
+  private readonly writeTurns = new Map<number, Turn[]>();
 
   constructor(private readonly host: OperationsHost) {}
 
@@ -153,7 +155,7 @@ export class Operations {
       const address = targets[i]!;
       this.writeOne(address, checked, (err, result) => {
         if (err) {
-          const r: WriteResult & { error?: { code: string; message: string } } = err instanceof WriteError ? { ...err.result } : this.failedResult(address, checked);
+          const r: WriteResult = err instanceof WriteError ? { ...err.result } : this.failedResult(address, checked);
           r.error = { code: err.code, message: err.message };
           results.push(r);
         } else {
@@ -184,11 +186,13 @@ export class Operations {
     const { def, value } = checked;
     let before: number | boolean | null = null;
     let finished = false;
+    let release = (): void => {};
     const fail = (err: BusError): void => finish(err);
     const finish = (err: BusError | null, result?: WriteResult): void => {
       if (finished) return;
       finished = true;
       this.writes.delete(fail);
+      release();
       cb(err, result);
     };
     this.writes.add(fail);
@@ -246,15 +250,57 @@ export class Operations {
       this.host.enqueue(job);
     };
 
-    if (def.kind === 'bit' && !this.host.packs.settings(address)) {
-      this.read(address, 'settings', REQUEST_TIMEOUT_MS, 'write', (r) => {
-        if (r instanceof BusError) finish(new BusError(r.code, `cannot write ${def.name}: the settings of pack ${address} could not be read first (${r.message})`, address));
-        else if (!finished) sendWrite();
-      });
-    } else {
-      sendWrite();
-    }
+    // One write per pack at a time: the next one is built from the settings the previous one
+    // read back (two switch-word bits written back to back must not undo each other).
+    const turn = this.takeTurn(address);
+    release = turn.release;
+    turn.run(() => {
+      if (finished) return;
+      if (def.kind === 'bit' && !this.host.packs.settings(address)) {
+        this.read(address, 'settings', REQUEST_TIMEOUT_MS, 'write', (r) => {
+          if (r instanceof BusError) finish(new BusError(r.code, `cannot write ${def.name}: the settings of pack ${address} could not be read first (${r.message})`, address));
+          else if (!finished) sendWrite();
+        });
+      } else {
+        sendWrite();
+      }
+    });
   }
+
+  /**
+   * A place in the per-pack FIFO of writes. `run(start)` calls `start` now if no earlier write
+   * to this pack is unfinished, else when the last of them is released; `release()` (idempotent)
+   * lets the next one start.
+   */
+  private takeTurn(address: number): { run(start: () => void): void; release(): void } {
+    let queue = this.writeTurns.get(address);
+    if (!queue) {
+      queue = [];
+      this.writeTurns.set(address, queue);
+    }
+    const q = queue;
+    const entry: Turn = { start: null, released: false };
+    q.push(entry);
+    return {
+      run: (start) => {
+        entry.start = start;
+        if (q[0] === entry) start();
+      },
+      release: () => {
+        if (entry.released) return;
+        entry.released = true;
+        const i = q.indexOf(entry);
+        if (i >= 0) q.splice(i, 1);
+        if (!q.length) this.writeTurns.delete(address);
+        else if (i === 0) q[0]!.start?.();
+      },
+    };
+  }
+}
+
+interface Turn {
+  start: (() => void) | null;
+  released: boolean;
 }
 
 function sameValue(def: SettingDef, a: number | boolean, b: number | boolean): boolean {

@@ -116,6 +116,8 @@ export interface WriteResult {
   requested: number | boolean;
   before: number | boolean | null;
   after: number | boolean | null;
+  /** write('all'): why this pack's write failed (ok is false). */
+  error?: { code: BusErrorCode; message: string };
 }
 
 /** Error codes carried by BusError.code. */

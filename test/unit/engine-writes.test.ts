@@ -56,6 +56,19 @@ describe('bus engine: write()', function () {
     assert.equal(h.sim.pack(2).settings().displayAlwaysOn, true);
   });
 
+  it('two switch-word bits written back to back both land: writes to one pack are serialised', async () => {
+    h = await masterBus();
+    const a = h.engine.write(2, 'heatingEnabled', true);
+    const b = h.engine.write(2, 'smartSleep', true);
+    const [ra, rb] = await Promise.all([h.settle(a), h.settle(b)]);
+    assert.equal(ra.value!.ok, true, String(ra.error));
+    assert.equal(rb.value!.ok, true, String(rb.error));
+    assert.equal(rb.value!.before, false);
+    // The second word is built from the first one's read-back: 0x0210 → 0x0211 → 0x0251.
+    assert.deepEqual(writesSent(h).map((t) => t.bytes.readUInt16BE(7)), [0x0211, 0x0251]);
+    assert.equal(h.sim.pack(2).settings().switchMask, 0x0251);
+  });
+
   it('reads the settings first when a bit must be written before they are known', async () => {
     h = await createHarness({ sim: { packs: [1] }, engine: { mode: 'master', addresses: [1], allowWrites: true } });
     let p: Promise<WriteResult> | undefined;

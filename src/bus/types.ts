@@ -117,7 +117,7 @@ export interface WriteResult {
   before: number | boolean | null;
   after: number | boolean | null;
   /** write('all'): why this pack's write failed (ok is false). */
-  error?: { code: BusErrorCode; message: string };
+  error?: { code: string; message: string };
 }
 
 /** Error codes carried by BusError.code. */

@@ -138,7 +138,7 @@ const HINTS: Partial<Record<WriteCode, string>> = {
 };
 
 /** The outcome of one pack's write, as sent on the output. */
-type PackResult = WriteResult & { error?: { code: WriteCode; message: string } };
+type PackResult = Omit<WriteResult, 'error'> & { error?: { code: WriteCode; message: string } };
 
 export = function (RED: NodeAPI): void {
   function JkbmsWriteNode(this: Node, def: WriteNodeDef): void {
@@ -283,7 +283,8 @@ export = function (RED: NodeAPI): void {
         : Promise.resolve();
       const engine = first.then(() => handle.engine.write(address, p.def.name, p.value));
       const fromEngine = engine.then(
-        (r): PackResult => r,
+        // A single-pack write resolves only on success (no error field).
+        ({ error: _none, ...r }): PackResult => r,
         (err: unknown): PackResult => {
           const base: WriteResult =
             err instanceof WriteError

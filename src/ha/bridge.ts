@@ -40,7 +40,7 @@ import {
 } from './ids';
 import type { BmsRef, HaInput, RemoveTarget } from './input';
 import { PACK_ENTITIES, type PackIdentity, type PackView, packDevice, packState } from './pack';
-import { Throttle } from './throttle';
+import { SendThrottle } from '../common/throttle';
 import type { Component, HaOptions, MqttMessage, WriteRequest } from './types';
 
 /** What we published for one HA device (persisted). */
@@ -92,7 +92,7 @@ interface Slot {
   published: 'online' | 'offline' | null;
   /** Signature of the last announcement this session (null = announce on the next live frame). */
   signature: string | null;
-  throttle: Throttle;
+  throttle: SendThrottle;
 }
 
 function parseAnnounced(value: unknown): Record<string, AnnouncedDevice> {
@@ -302,7 +302,7 @@ export class HaBridge {
         online: true,
         published: null,
         signature: null,
-        throttle: new Throttle(this.deps.clock, this.opts.rateLimit * 1000, () => this.publishDueState(created)),
+        throttle: new SendThrottle(this.deps.clock, this.opts.rateLimit * 1000, () => this.publishDueState(created)),
       };
       slot = created;
       this.slots.set(key, slot);

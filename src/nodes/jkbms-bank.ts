@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { parseBankSetting } from '../bank/config';
 import { bankStatus } from '../bank/status';
-import { SendThrottle } from '../bank/throttle';
+import { SendThrottle } from '../common/throttle';
 import { BankTracker } from '../bank/tracker';
 import type { BankPayload } from '../bank/types';
 import { realClock, type TimerHandle } from '../bus/clock';

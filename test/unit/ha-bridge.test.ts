@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/bus/clock';
 import { type AnnouncedDevice, HaBridge } from '../../src/ha/bridge';
 import { parseInput } from '../../src/ha/input';
-import { Throttle } from '../../src/ha/throttle';
 import type { HaOptions, MqttMessage } from '../../src/ha/types';
 import { ALL_GROUPS, availability, BUS_ID, bms, info, live, msg, SERIAL, settings } from './ha-fixtures';
 
@@ -280,27 +279,5 @@ describe('HA bridge', () => {
     assert.ok(!configs(out).some((m) => m.topic.includes('energy_')));
     assert.ok(!('energy_charged' in stateOf(states(out)[0]!)));
     assert.ok(!persistCalls.includes('energy'));
-  });
-});
-
-describe('Throttle', () => {
-  it('passes the first request, folds the rest into one call at the end of the period', () => {
-    const clock = new FakeClock(100);
-    let due = 0;
-    const t = new Throttle(clock, 1000, () => due++);
-    assert.equal(t.request(), true);
-    assert.equal(t.request(), false);
-    assert.equal(t.request(), false);
-    clock.advance(999);
-    assert.equal(due, 0);
-    clock.advance(1);
-    assert.equal(due, 1);
-    assert.equal(t.request(), false); // the period restarted when onDue ran
-    t.cancel();
-    clock.advance(5000);
-    assert.equal(due, 1);
-    assert.equal(t.request(), true);
-    const zero = new Throttle(clock, 0, () => due++);
-    assert.equal(zero.request() && zero.request(), true);
   });
 });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { SendThrottle } from '../../src/bank/throttle';
+import { SendThrottle } from '../../src/common/throttle';
 import { FakeClock } from '../../src/bus/clock';
 
-describe('bank send throttle', () => {
+describe('send throttle (HA state publishing, bank messages)', () => {
   /** Records the clock time of every send: immediate (request() true) and deferred (onDue). */
   function setup(intervalMs: number) {
     const clock = new FakeClock(0);
@@ -55,5 +55,27 @@ describe('bank send throttle', () => {
     t.cancel();
     clock.advance(2000);
     assert.deepEqual(sent, [0]);
+  });
+});
+
+describe('send throttle: period restart and cancel', () => {
+  it('passes the first request, folds the rest into one call at the end of the period', () => {
+    const clock = new FakeClock(100);
+    let due = 0;
+    const t = new SendThrottle(clock, 1000, () => due++);
+    assert.equal(t.request(), true);
+    assert.equal(t.request(), false);
+    assert.equal(t.request(), false);
+    clock.advance(999);
+    assert.equal(due, 0);
+    clock.advance(1);
+    assert.equal(due, 1);
+    assert.equal(t.request(), false); // the period restarted when onDue ran
+    t.cancel();
+    clock.advance(5000);
+    assert.equal(due, 1);
+    assert.equal(t.request(), true);
+    const zero = new SendThrottle(clock, 0, () => due++);
+    assert.equal(zero.request() && zero.request(), true);
   });
 });

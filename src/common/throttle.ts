@@ -7,7 +7,9 @@ import type { Clock, TimerHandle } from '../bus/clock';
  *
  * While a deferred send is pending every request folds into it, even when the timer runs late
  * (a loaded event loop): a request can never send ahead of a due timer, so two messages are
- * never closer than the interval. (src/ha/throttle.ts lacks this check.)
+ * never closer than the interval.
+ *
+ * Used by the Home Assistant bridge (state publishing per pack) and the bank node.
  */
 export class SendThrottle {
   private last = -Infinity;

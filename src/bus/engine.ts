@@ -49,8 +49,10 @@ const HOUSEKEEPING_MS = 1000;
 const RETRY_MASTER_MS = 60_000;
 const RETRY_SNIFF_MS = 5_000;
 const WATCHDOG_MAX_MS = 300_000;
-/** Sends of the device-info read that confirms a changed serial number. */
+/** Device-info reads that confirm a changed serial number: at most this many per pack … */
 const CONFIRM_ATTEMPTS = 3;
+/** … within this time. */
+const CONFIRM_WINDOW_MS = 60_000;
 
 interface Exchange {
   job: Job;
@@ -130,6 +132,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
 
   private exchange: Exchange | null = null;
   private readonly demand: Job[] = [];
+  /** Clock times of the recent serial-confirmation reads, per address. */
+  private readonly confirmations = new Map<number, number[]>();
 
   private sendTimer: TimerHandle | null = null;
   private injectTimer: TimerHandle | null = null;
@@ -457,21 +461,33 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     return false;
   }
 
-  /** Queue a device-info read of `address` (not in listen mode: there we wait for the next info frame someone else causes). */
+  /**
+   * Queue a device-info read of `address`, retried when unanswered; at most CONFIRM_ATTEMPTS
+   * per pack within CONFIRM_WINDOW_MS, so a pack whose serial number never settles cannot crowd
+   * out the polling (its regular info reads go on deciding). Not in listen mode: there the next
+   * info frame someone else causes decides.
+   */
   private requestConfirmation(address: number): void {
-    if (this.options.mode === 'listen' || this.demand.some((j) => j.purpose === 'confirm' && j.address === address)) return;
-    let attempts = 0;
-    const job: Job = {
-      address,
-      expect: { type: 'frame', kind: 'info' },
-      purpose: 'confirm',
-      build: () => encodeTrigger(address, 'info'),
-      wanted: () => this.packs.serialPending(address),
-      done: (o) => {
-        if ((o.type === 'timeout' || o.type === 'exception') && ++attempts < CONFIRM_ATTEMPTS) this.enqueue(job, true);
+    if (this.options.mode === 'listen' || !this.packs.serialPending(address)) return;
+    if (this.demand.some((j) => j.purpose === 'confirm' && j.address === address)) return;
+    const now = this.clock.now();
+    const recent = (this.confirmations.get(address) ?? []).filter((t) => now - t < CONFIRM_WINDOW_MS);
+    this.confirmations.set(address, recent);
+    if (recent.length >= CONFIRM_ATTEMPTS) return;
+    recent.push(now);
+    this.enqueue(
+      {
+        address,
+        expect: { type: 'frame', kind: 'info' },
+        purpose: 'confirm',
+        build: () => encodeTrigger(address, 'info'),
+        wanted: () => this.packs.serialPending(address),
+        done: (o) => {
+          if (o.type === 'timeout' || o.type === 'exception') this.requestConfirmation(address);
+        },
       },
-    };
-    this.enqueue(job, true);
+      true,
+    );
   }
 
   /** A trigger or write identical to our last transmission, heard right after it: our echo. */

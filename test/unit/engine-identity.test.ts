@@ -170,6 +170,31 @@ describe('bus engine: implausible frames and serial-number changes', function ()
       assert.equal(h.engine.pack(2)!.info!.serialNumber, own);
     });
 
+    it('master: a pack whose serial number never settles gets at most 3 confirmation reads a minute and keeps being polled', async () => {
+      h = await createHarness({ sim: { packs: [1, 2] }, engine: { mode: 'master', addresses: [1, 2], infoIntervalS: 10 } });
+      await h.run(3_000);
+      const own = h.sim.pack(2).serialNumber;
+      let n = 0;
+      // From now on every info answer of pack 2 carries yet another serial number.
+      h.sim.on('transmit', (t: TransmitEvent) => {
+        if (t.sender === 'pack 2' && t.bytes.length === 300 && t.bytes[4] === 3) h!.sim.pack(2).setSerialNumber(`ROT${++n}`);
+      });
+      h.sim.pack(2).setSerialNumber('ROT0');
+      const from = h.clock.now();
+      await h.run(180_000, 100);
+      const reads = infoReads(h, 2, from).map((t) => t.start);
+      const confirmations = reads.filter((t, i) => i > 0 && t - reads[i - 1]! < 1000).length;
+      assert.ok(reads.length >= 6, `${reads.length} info reads`);
+      for (const t of reads) {
+        const inMinute = reads.filter((u) => u >= t && u < t + 60_000).length;
+        assert.ok(inMinute <= 4, `${inMinute} info reads within a minute from ${Math.round(t)} ms`);
+      }
+      assert.ok(confirmations >= 3, `${confirmations} confirmation reads`);
+      assert.deepEqual(emittedSerials(h, 2), [own]);
+      assert.equal(h.engine.pack(2)!.info!.serialNumber, own);
+      for (const a of [1, 2]) assert.ok(h.frames.filter((f) => f.kind === 'live' && f.address === a && f.at >= from).length > 500, `pack ${a} live frames`);
+    });
+
     for (const replaced of [false, true]) {
       it(`sniffing a JK master: ${replaced ? 'a replaced pack is accepted' : 'a one-off different serial is dropped'} after a confirming read in the next quiet gap, without a collision`, async () => {
         h = await createHarness({ sim: { packs: [1, 2, 3], master: true, seed: 4 }, engine: { infoIntervalS: 10 } });

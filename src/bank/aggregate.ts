@@ -1,4 +1,5 @@
 import type { LivePayload } from '../protocol/types';
+import { alarmLabel } from '../protocol/alarms';
 import type {
   BankAlarm,
   BankPackInput,
@@ -82,7 +83,7 @@ export function aggregate(packs: readonly BankPackInput[], opts: AggregateOption
 
   const cells = cellExtremes(counted);
   const temps = temperatureExtremes(counted);
-  const alarms: BankAlarm[] = counted.flatMap((p) => p.live.alarms.map((alarm) => ({ address: p.address, alarm })));
+  const alarms: BankAlarm[] = counted.flatMap((p) => p.live.alarms.map((alarm) => ({ address: p.address, alarm, label: alarmLabel(alarm) })));
   const settings = counted.map((p) => p.settings);
   const allSettings = n > 0 && settings.every((s) => s !== null);
 

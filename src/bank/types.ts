@@ -39,6 +39,8 @@ export interface BankAlarm {
   address: number;
   /** Alarm name as in the pack's live `alarms` list. */
   alarm: string;
+  /** English text of the alarm, e.g. "Cell under-voltage". */
+  label: string;
 }
 
 /** One pack's line in the summary (last known values, also for stale packs). */

@@ -57,3 +57,8 @@ export function alarmMask(names: readonly string[]): number {
   for (const a of ALARMS) if (names.includes(a.name)) m |= 1 << a.bit;
   return m >>> 0;
 }
+
+/** English text of an alarm name (the name itself when unknown). */
+export function alarmLabel(name: string): string {
+  return ALARMS.find((a) => a.name === name)?.label ?? name;
+}

@@ -199,8 +199,8 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     const m = await until(() => got.find((x) => x.payload.alarms.length === 2), 20_000, 'both alarms', () => got.at(-1)?.payload.alarms);
     assert.equal(m.payload.alarm, true);
     assert.deepEqual(m.payload.alarms, [
-      { address: 1, alarm: 'cellOvp' },
-      { address: 3, alarm: 'mosOtp' },
+      { address: 1, alarm: 'cellOvp', label: 'Cell over-voltage' },
+      { address: 3, alarm: 'mosOtp', label: 'MOS over-temperature' },
     ]);
   });
 

@@ -117,9 +117,9 @@ describe('bank aggregation', () => {
     ]);
     assert.equal(b.alarm, true);
     assert.deepEqual(b.alarms, [
-      { address: 1, alarm: 'cellOvp' },
-      { address: 3, alarm: 'mosOtp' },
-      { address: 3, alarm: 'chargeOcp' },
+      { address: 1, alarm: 'cellOvp', label: 'Cell over-voltage' },
+      { address: 3, alarm: 'mosOtp', label: 'MOS over-temperature' },
+      { address: 3, alarm: 'chargeOcp', label: 'Charge over-current' },
     ]);
     const quiet = run([pack(1), pack(2)]);
     assert.equal(quiet.alarm, false);

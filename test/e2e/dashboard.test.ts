@@ -247,7 +247,7 @@ describe('dashboard: example "Dashboard 2.0 - battery bank" in headless Chromium
     assert.match((await textOf('Power')) ?? '', /-?[\d,]+ W/);
     assert.match((await textOf('Lowest cell')) ?? '', /\d\.\d{3} V, pack [12] #\d+/);
     const table = flow.find((n) => n.type === 'ui-table')!.id;
-    await until(async () => /2\s+wireResistance/.test((await widgetText(table)) ?? ''), 30_000, 'the alarm of pack 2 in the table');
+    await until(async () => /2\s+Balance-wire resistance too high/.test((await widgetText(table)) ?? ''), 30_000, 'the alarm of pack 2 in the table (its label)');
     for (const title of ['Pack current (A), last 6 h', 'Pack SOC (%), last 6 h']) {
       const id = flow.find((n) => n.type === 'ui-chart' && n.label === title)!.id;
       await until(async () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { BusSimulator, type TcpListener } from '../../src/sim';
 import { startNodeRed, until, type DebugCapture, type NodeRedInstance } from '../helpers/nodered';
 
@@ -9,6 +11,11 @@ import { startNodeRed, until, type DebugCapture, type NodeRedInstance } from '..
 
 const MODULE = '@jkpb/node-red-jkbms';
 const OUR_EXAMPLES = ['01 Read one pack', '02 Several packs on one bus', '03 Device info on demand', '04 TCP gateway', '05 Demo (simulator)'];
+/** Every example file shipped (the others are exercised by their own feature's tests). */
+const ALL_EXAMPLES = readdirSync(join(__dirname, '..', '..', 'examples'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -5));
+const ALL_TYPES = ['jkbms-bus', 'jkbms', 'jkbms-request', 'jkbms-write', 'jkbms-ha', 'jkbms-bank'];
 
 type FlowNode = { id: string; type: string; z?: string; [k: string]: unknown };
 
@@ -46,7 +53,7 @@ describe('runtime: packed tarball in a real Node-RED', function () {
     const sets = await red.api.get<{ module: string; types: string[]; enabled: boolean; err?: string; name: string }[]>('/nodes');
     const ours = sets.filter((s) => s.module === MODULE);
     const types = ours.flatMap((s) => s.types);
-    for (const t of ['jkbms-bus', 'jkbms', 'jkbms-request']) assert.ok(types.includes(t), `${t} registered`);
+    for (const t of ALL_TYPES) assert.ok(types.includes(t), `${t} registered`);
     for (const s of ours) {
       assert.equal(s.enabled, true, `${s.name} enabled`);
       assert.equal(s.err, undefined, `${s.name}: ${s.err}`);
@@ -56,7 +63,8 @@ describe('runtime: packed tarball in a real Node-RED', function () {
   it('lists every example and serves the admin endpoints', async () => {
     const list = await red.api.get<{ f?: string[]; d?: Record<string, unknown> } | { fn: string }[]>(`/library/examples/flows/${MODULE}/`);
     const names = (Array.isArray(list) ? list : ((list as { f?: string[] }).f ?? []).map((fn) => ({ fn }))).map((e) => e.fn);
-    for (const e of OUR_EXAMPLES) assert.ok(names.includes(e), `example "${e}" listed (got ${names.join(', ')})`);
+    assert.ok(ALL_EXAMPLES.length >= 10);
+    for (const e of ALL_EXAMPLES) assert.ok(names.includes(e), `example "${e}" listed (got ${names.join(', ')})`);
     const ports = await red.api.get<unknown[]>('/jkbms/ports');
     assert.ok(Array.isArray(ports));
     const packs = await red.api.get<{ deployed: boolean }>('/jkbms/packs?bus=none');
@@ -95,6 +103,22 @@ describe('runtime: packed tarball in a real Node-RED', function () {
       }
     });
   }
+
+  it('example "Alarm notifications": a pack raising an alarm produces one notification naming the pack and the alarm', async () => {
+    const example = await red.api.get<FlowNode[]>(`/library/examples/flows/${MODULE}/${encodeURIComponent('Alarm notifications')}`);
+    const flow = prepare(example, gw);
+    const from = debug.messages.length;
+    await red.api.deploy(flow);
+    const notify = flow.find((n) => n.type === 'debug' && n.name === 'notify')!;
+    const fromNotify = (m: { id?: string; msg: unknown }) => debug.messages.indexOf(m as never) >= from && m.id === notify.id;
+    sim.pack(2).setAlarm('cellOvp');
+    try {
+      const m = await debug.waitFor(fromNotify, 30_000);
+      assert.match(String(m.msg), /^JK-PB 2 \(.+\): cellOvp$/);
+    } finally {
+      sim.pack(2).clearAlarms();
+    }
+  });
 
   it('the runtime log shows no error from our nodes', () => {
     const bad = red.output.split('\n').filter((l) => /\[error\].*jkbms/.test(l));

@@ -115,7 +115,8 @@ function liveFrom(b: Uint8Array, address: number | null): LivePayload {
   const presence = o.temperatureSensorMask as number;
   const temps: Record<string, number | null> = {};
   LIVE.temperatures.forEach(([name, off], bit) => {
-    temps[name] = (presence >>> bit) & 1 ? readRaw(b, off, 'i16') / 10 : null;
+    const raw = readRaw(b, off, 'i16');
+    temps[name] = (presence >>> bit) & 1 && raw !== LIVE.unpluggedRaw ? raw / 10 : null;
   });
   o.temperatures = temps as unknown as Temperatures;
 

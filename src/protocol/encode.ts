@@ -137,11 +137,14 @@ function encodeLive(b: Buffer, p: Bag): void {
   const temps = (p.temperatures ?? undefined) as Record<string, unknown> | undefined;
   if (temps && typeof temps === 'object') {
     let presence = 0xc0; // bits 6–7 unused, observed set
+    const given = num(p.temperatureSensorMask) ? p.temperatureSensorMask : null;
     LIVE.temperatures.forEach(([name, off], bit) => {
       const v = temps[name];
       if (num(v)) {
         writeRaw(b, off, 'i16', v * 10);
         presence |= 1 << bit;
+      } else if (v === null && given !== null && (given >>> bit) & 1) {
+        writeRaw(b, off, 'i16', LIVE.unpluggedRaw); // present but unplugged (fw 19)
       }
     });
     if (!num(p.temperatureSensorMask)) d.temperatureSensorMask = presence;

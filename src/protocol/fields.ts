@@ -91,6 +91,11 @@ export const LIVE = {
   balancing: 172, // u8 enum
   chargeStage: 280, // u8 enum
   dryContacts: 281, // bits 1, 2
+  /**
+   * fw 19 reports an unplugged sensor as −200.0 °C (raw −2000) with its presence bit still set;
+   * decoded as null like an absent sensor.
+   */
+  unpluggedRaw: -2000,
   /** Temperatures in presence-bit order (byte 214 bit n): mos, t1 … t5; i16 0.1 °C. */
   temperatures: [
     ['mos', 144],

@@ -43,8 +43,6 @@ const POWER_REL = 0.15;
 const POWER_W = 10;
 const TEMP_MIN_C = -60;
 const TEMP_MAX_C = 150;
-/** fw 19 reports an unplugged sensor as −200.0 °C with its presence bit set. */
-const SENSOR_UNPLUGGED_C = -200;
 const MAX_CELLS = 32;
 const CELL_V_MIN = 0.5;
 const CELL_V_MAX = 5;
@@ -83,7 +81,7 @@ function liveProblem(p: LivePayload): string | null {
   if (p.soc > 100) return `state of charge ${p.soc} % is above 100 %`;
   if (p.soh > 100) return `state of health ${p.soh} % is above 100 %`;
   for (const [name, t] of Object.entries(p.temperatures)) {
-    if (t !== null && t !== SENSOR_UNPLUGGED_C && (t < TEMP_MIN_C || t > TEMP_MAX_C)) return `temperature ${name} ${t} °C is outside ${TEMP_MIN_C}…${TEMP_MAX_C} °C`;
+    if (t !== null && (t < TEMP_MIN_C || t > TEMP_MAX_C)) return `temperature ${name} ${t} °C is outside ${TEMP_MIN_C}…${TEMP_MAX_C} °C`;
   }
   if (p.voltageLowRes !== 0 && Math.abs(p.voltageLowRes - p.voltage) > LOW_RES_V + LOW_RES_REL * p.voltage) {
     return `pack voltage ${p.voltage} V disagrees with its low-resolution copy ${p.voltageLowRes} V`;

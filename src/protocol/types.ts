@@ -15,7 +15,7 @@ export interface DecodedBase {
 }
 
 export interface Temperatures {
-  /** MOS (power board) sensor, °C; null when the sensor is reported absent. */
+  /** MOS (power board) sensor, °C; null when the sensor is reported absent (or unplugged: −200 °C on fw 19). */
   mos: number | null;
   t1: number | null;
   t2: number | null;

@@ -142,6 +142,17 @@ describe('protocol: data frames', () => {
     assert.equal(p.address, null);
   });
 
+  it('a present sensor reading −200.0 °C (fw 19: unplugged) is null, and survives re-encoding', () => {
+    const f = encodeFrame({ ...LIVE_VALUES, temperatureSensorMask: 0x3f });
+    f.writeInt16LE(-2000, 256); // t4
+    f.writeInt16LE(-2000, 258); // t5
+    const p = decodeLive(fixSum(f));
+    assert.deepEqual(p.temperatures, { mos: 25.3, t1: 21.5, t2: -3.5, t3: 25.3, t4: null, t5: null });
+    const again = encodeFrame(p);
+    assert.equal(again.readInt16LE(256), -2000);
+    assert.deepEqual(decodeLive(again).temperatures, p.temperatures);
+  });
+
   it('charging: positive current and power', () => {
     const p = decodeLive(encodeFrame({ type: 'live', voltage: 53.2, current: 31.881 }));
     assert.equal(p.current, 31.881);
@@ -176,3 +187,8 @@ describe('protocol: data frames', () => {
     assert.throws(() => decodeSettings(good), /frame type is 0x02, expected 0x01/);
   });
 });
+
+function fixSum(f: Buffer): Buffer {
+  f[299] = sum8(f, 0, 299);
+  return f;
+}

@@ -13,6 +13,7 @@ import { TcpTransport } from '../bus/tcp';
 import type { Transport } from '../bus/transport';
 import type { BusMode, BusRole, FrameEvent, PackState } from '../bus/types';
 import type { InfoPayload, LivePayload } from '../protocol/types';
+import { consoleIo, parseCommandLine, stopSignalled, UsageError, type CliIo } from './common';
 import { toJson } from './hex';
 
 export const USAGE = `Usage: jkbms monitor (--port PATH [--baud N] | --tcp HOST:PORT) [options]
@@ -28,8 +29,6 @@ Runs the bus engine and prints what it sees.
   --record FILE      also write the raw bytes received to FILE (replay: jkbms parse FILE)
   -h, --help         this text
 `;
-
-export class UsageError extends Error {}
 
 export interface MonitorOptions {
   target: { path: string; baudRate: number } | { host: string; port: number };
@@ -109,13 +108,6 @@ function parseHostPort(text: string): { host: string; port: number } {
   return { host: m[1], port };
 }
 
-export interface MonitorIo {
-  out(line: string): void;
-  err(line: string): void;
-  /** Resolves when asked to stop early (default: SIGINT or SIGTERM). */
-  stopSignal?: Promise<void>;
-}
-
 interface PackTally {
   frames: number;
   live: number;
@@ -178,18 +170,6 @@ function frameSummary(f: FrameEvent): string {
   return '';
 }
 
-function stopSignalled(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
-}
-
 function openRecording(file: string): Promise<WriteStream> {
   return new Promise((resolve, reject) => {
     const s = createWriteStream(file);
@@ -198,19 +178,9 @@ function openRecording(file: string): Promise<WriteStream> {
   });
 }
 
-export async function main(argv: string[], io: MonitorIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
-  let opts: MonitorOptions | null;
-  try {
-    opts = parseMonitorArgs(argv);
-  } catch (err) {
-    io.err(`jkbms monitor: ${(err as Error).message}`);
-    io.err('Try "jkbms monitor --help".');
-    return 2;
-  }
-  if (!opts) {
-    io.out(USAGE);
-    return 0;
-  }
+export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
+  const opts = parseCommandLine('monitor', USAGE, parseMonitorArgs, argv, io);
+  if (typeof opts === 'number') return opts;
   const { json } = opts;
   let recording: WriteStream | null = null;
   try {

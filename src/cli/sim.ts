@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { BusSimulator, parseFaults, startSocat, type SimFaults, type SocatPair } from '../sim';
+import { consoleIo, parseCommandLine, stopSignalled, UsageError, type CliIo } from './common';
 
 /**
  * `jkbms sim`: run a simulated JK-PB bus and expose it as a transparent TCP gateway and/or a
@@ -28,8 +29,6 @@ Options:
   -h, --help       show this help
 
 Prints {"listening": {...}} when ready; on Ctrl-C / SIGTERM prints {"sim": {...}} and exits 0.`;
-
-export class UsageError extends Error {}
 
 export interface SimCliOptions {
   packs: number[];
@@ -118,40 +117,10 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
   };
 }
 
-export interface SimCliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-  /** Resolves when the process is asked to stop (default: SIGINT or SIGTERM). */
-  stopSignal?: Promise<void>;
-}
-
-function signalled(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
-}
-
 /** Entry point: the arguments after `sim`; resolves with the exit code. */
-export async function main(argv: string[], io: SimCliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
-  let opts: SimCliOptions | null;
-  try {
-    opts = parseSimArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`jkbms sim: ${err.message}`);
-    io.err('Try "jkbms sim --help".');
-    return 2;
-  }
-  if (!opts) {
-    io.out(USAGE);
-    return 0;
-  }
+export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
+  const opts = parseCommandLine('sim', USAGE, parseSimArgs, argv, io);
+  if (typeof opts === 'number') return opts;
   const sim = new BusSimulator({ packs: opts.packs, master: opts.master, faults: opts.faults, seed: opts.seed, baud: opts.baud });
   sim.on('error', (err: Error) => io.err(`jkbms sim: ${err.message}`));
   let socat: SocatPair | null = null;
@@ -174,7 +143,7 @@ export async function main(argv: string[], io: SimCliIo = { out: (l) => console.
     await socat?.stop();
     return 1;
   }
-  await (io.stopSignal ?? signalled());
+  await (io.stopSignal ?? stopSignalled());
   await sim.stop();
   await socat?.stop();
   io.out(JSON.stringify({ sim: sim.stats() }));

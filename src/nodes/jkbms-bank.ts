@@ -8,6 +8,7 @@ import { realClock, type TimerHandle } from '../bus/clock';
 import { DEFAULT_BUS_OPTIONS, type FrameEvent, type PackState } from '../bus/types';
 import { parseEnergy, type EnergySnapshot } from '../energy/integrator';
 import { getBus, type BusHandle } from './lib/bus';
+import { safeGet } from './lib/context';
 import { asError } from './lib/errors';
 
 /**
@@ -195,14 +196,6 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('jkbms-bank', JkbmsBankNode);
 };
-
-function safeGet(context: { get(key: string): unknown }, key: string): unknown {
-  try {
-    return context.get(key);
-  } catch {
-    return undefined;
-  }
-}
 
 /** The bus's "pack offline after", s (the default stale time). */
 function busOfflineAfterS(bus: BusHandle): number {

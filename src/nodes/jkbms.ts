@@ -5,6 +5,7 @@ import type { FrameKind } from '../protocol/types';
 import { getBus, type BusHandle } from './lib/bus';
 import { CellChart } from './lib/cell-chart';
 import { parseAddress, parseKind } from './lib/config';
+import { safeGet } from './lib/context';
 import { requestError } from './lib/errors';
 import { shouldRelearn, targetAddress } from './lib/follow';
 import { bmsIdentity, liveSummary, RateGate, topicFor, type AvailabilityPayload, type Rate } from './lib/message';
@@ -199,14 +200,6 @@ export = function (RED: NodeAPI): void {
 
   RED.nodes.registerType('jkbms', JkbmsNode);
 };
-
-function safeGet(context: { get(key: string): unknown }, key: string): unknown {
-  try {
-    return context.get(key);
-  } catch {
-    return undefined;
-  }
-}
 
 function safePack(bus: BusHandle, address: number) {
   try {

@@ -1,4 +1,5 @@
 /** Shared types of the Home Assistant MQTT discovery code (pure, no Node-RED imports). */
+import type { BmsIdentity } from '../nodes/lib/message';
 
 export type Qos = 0 | 1 | 2;
 
@@ -71,14 +72,6 @@ export interface WriteRequest {
   /** The command topic it came from. */
   topic: string;
   payload: { address: number; setting: string; value: number | boolean | string };
-  bms: {
-    bus: string;
-    busId: string;
-    address: number;
-    serialNumber: string | null;
-    model: string | null;
-    hardwareVersion: string | null;
-    softwareVersion: string | null;
-    name: string | null;
-  };
+  /** The pack's identity, as a jkbms node puts it in msg.bms. */
+  bms: BmsIdentity;
 }

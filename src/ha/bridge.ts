@@ -15,22 +15,32 @@
  *   `persist` (node context), so stale configs can be deleted and counters continue after a
  *   restart.
  *
+ * The bank of a bus (a jkbms-bank summary routed in) is one more device, `jkbms_bank_<busId>`:
+ * announced with its first summary, re-announced on HA's birth message and after a `remove`,
+ * its state rate-limited like a pack's. It is `online` while the summary counts at least one
+ * pack, `offline` when it counts none or when no summary came for `expireAfter` (its node or
+ * bus stopped).
+ *
  * Controls (option `controls`): once a pack's settings are known and `writable(busId)` says its
  * bus allows writes, its switches and numbers are announced with command topics. `control()`
  * turns an HA command into a write request (for a jkbms-write node), and a confirmed result
  * into an immediate state; a refused command or a failed write re-publishes the real state, so
  * HA's switch snaps back.
  */
-import type { Clock } from '../bus/clock';
+import type { Clock, TimerHandle } from '../bus/clock';
 import { EnergyIntegrator, type EnergySnapshot, parseEnergy } from '../energy/integrator';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
 import { applyConfirmed, commandValue, type ControlInput, controlSettings } from './controls';
+import { BANK_ENTITIES, type BankSummary, type BankView, bankDevice, bankState } from './bank';
 import { type Announcement, deletion, deviceConfig, entityConfigs } from './discovery';
-import { buildEntities } from './entities';
+import { buildEntities, type EntityDef } from './entities';
 import {
+  bankDeviceId,
+  bankTopics,
   bridgeAvailabilityTopic,
   commandPrefix,
   packDeviceId,
+  type PackTopics,
   packTopics,
   parseCommandTopic,
   provisionalDeviceId,
@@ -38,15 +48,18 @@ import {
   topicLevel,
   usableSerial,
 } from './ids';
-import type { BmsRef, HaInput, RemoveTarget } from './input';
+import type { BankRef, BmsRef, HaInput, RemoveTarget } from './input';
 import { PACK_ENTITIES, type PackIdentity, type PackView, packDevice, packState } from './pack';
 import { SendThrottle } from '../common/throttle';
-import type { Component, HaOptions, MqttMessage, WriteRequest } from './types';
+import type { Component, DeviceInfo, HaOptions, MqttMessage, WriteRequest } from './types';
 
 /** What we published for one HA device (persisted). */
 export interface AnnouncedDevice {
+  /** A pack, or the bank of bus `busId`. Registries stored before banks existed hold packs only. */
+  kind: 'pack' | 'bank';
   busId: string;
-  address: number;
+  /** The pack's DIP address; null for a bank. */
+  address: number | null;
   /** Retained config topics currently published. */
   topics: string[];
   /** Device-based discovery: component key → platform, to remove dropped components. */
@@ -95,6 +108,32 @@ interface Slot {
   throttle: SendThrottle;
 }
 
+/** The bank device of one bus, from its jkbms-bank summaries. */
+interface BankSlot {
+  busId: string;
+  busName: string;
+  deviceId: string;
+  summary: BankSummary;
+  /** No summary came for `expireAfter`. */
+  silent: boolean;
+  published: 'online' | 'offline' | null;
+  signature: string | null;
+  throttle: SendThrottle;
+  silence: TimerHandle | null;
+}
+
+/** One device's announcement, for `configure()`. */
+interface DeviceAnnouncement {
+  kind: 'pack' | 'bank';
+  busId: string;
+  address: number | null;
+  deviceId: string;
+  device: DeviceInfo;
+  defs: EntityDef[];
+  topics: PackTopics;
+  commandPrefix?: string;
+}
+
 function parseAnnounced(value: unknown): Record<string, AnnouncedDevice> {
   const out: Record<string, AnnouncedDevice> = {};
   if (!value || typeof value !== 'object') return out;
@@ -102,20 +141,24 @@ function parseAnnounced(value: unknown): Record<string, AnnouncedDevice> {
     if (!e || typeof e !== 'object') continue;
     const d = e as Record<string, unknown>;
     const strings = (x: unknown): x is string[] => Array.isArray(x) && x.every((t) => typeof t === 'string');
-    if (typeof d.busId !== 'string' || !Number.isInteger(d.address) || !strings(d.topics) || typeof d.availability !== 'string') continue;
+    const kind = d.kind === 'bank' ? 'bank' : 'pack';
+    const address = kind === 'bank' ? null : d.address;
+    if (typeof d.busId !== 'string' || (address !== null && !Number.isInteger(address)) || !strings(d.topics) || typeof d.availability !== 'string') continue;
     const comps: Record<string, Component> = {};
     if (d.components && typeof d.components === 'object') {
       for (const [k, p] of Object.entries(d.components as Record<string, unknown>)) {
         if (p === 'sensor' || p === 'binary_sensor' || p === 'switch' || p === 'number') comps[k] = p;
       }
     }
-    out[id] = { busId: d.busId, address: d.address as number, topics: [...d.topics], components: comps, availability: d.availability };
+    out[id] = { kind, busId: d.busId, address: address as number | null, topics: [...d.topics], components: comps, availability: d.availability };
   }
   return out;
 }
 
 export class HaBridge {
   private readonly slots = new Map<string, Slot>();
+  /** By bus id. */
+  private readonly banks = new Map<string, BankSlot>();
   private readonly energy = new Map<string, EnergySnapshot>();
   private announced: Record<string, AnnouncedDevice> = {};
   private restored = false;
@@ -168,10 +211,15 @@ export class HaBridge {
   /** Stop timers (node close). */
   stop(): void {
     for (const s of this.slots.values()) s.throttle.cancel();
+    for (const b of this.banks.values()) {
+      b.throttle.cancel();
+      this.deps.clock.clearTimeout(b.silence);
+      b.silence = null;
+    }
   }
 
-  /** Packs seen with at least one live frame, and how many of them are offline. */
-  counts(): { packs: number; offline: number } {
+  /** Packs seen with at least one live frame and banks seen, and how many of each are offline. */
+  counts(): { packs: number; offline: number; banks: number; banksOffline: number } {
     let packs = 0;
     let offline = 0;
     for (const s of this.slots.values()) {
@@ -179,7 +227,8 @@ export class HaBridge {
       packs++;
       if (!s.online) offline++;
     }
-    return { packs, offline };
+    const banks = [...this.banks.values()];
+    return { packs, offline, banks: banks.length, banksOffline: banks.filter((b) => !this.bankOnline(b)).length };
   }
 
   /** Handle one checked input; returns the messages to publish now, in order. */
@@ -217,6 +266,8 @@ export class HaBridge {
         if (slot.live) out.push(...this.availability(slot, false));
         return out;
       }
+      case 'bank':
+        return this.bankSummary(input.bank, input.summary);
     }
   }
 
@@ -407,52 +458,74 @@ export class HaBridge {
     const signature = JSON.stringify([device, topics, defs.map((d) => d.key)]);
     if (!force && signature === slot.signature) return [];
 
-    const { qos, mode, discoveryPrefix, expireAfter, origin } = this.opts;
-    const a: Announcement = {
-      discoveryPrefix,
-      deviceId: slot.deviceId,
-      device,
-      origin,
-      stateTopic: topics.state,
-      availability: [topics.availability, bridgeAvailabilityTopic(this.opts.baseTopic)],
-      expireAfter,
-      qos,
-      commandPrefix: this.commandPrefixOf(slot),
-    };
-    const prev = this.announced[slot.deviceId];
-    const keys = new Set(defs.map((d) => d.key));
-    const removedComponents: Record<string, Component> = {};
-    if (prev && mode === 'device') {
-      for (const [k, p] of Object.entries(prev.components)) if (!keys.has(k)) removedComponents[k] = p;
-    }
-    const configs = mode === 'device' ? [deviceConfig(a, defs, removedComponents)] : entityConfigs(a, defs);
-    const newTopics = configs.map((m) => m.topic);
-
     const out: MqttMessage[] = [];
     // A provisional device of this slot (this session or an earlier one) is replaced.
     const provisional = provisionalDeviceId(slot.busId, slot.address);
     if (provisional !== slot.deviceId && this.announced[provisional]) {
       const p = this.announced[provisional];
-      out.push(...p.topics.map((t) => deletion(t, qos)), deletion(p.availability, qos));
+      out.push(...p.topics.map((t) => deletion(t, this.opts.qos)), deletion(p.availability, this.opts.qos));
       delete this.announced[provisional];
     }
-    if (prev) {
-      const keep = new Set(newTopics);
-      out.push(...prev.topics.filter((t) => !keep.has(t)).map((t) => deletion(t, qos)));
-      if (prev.availability !== topics.availability) out.push(deletion(prev.availability, qos));
-    }
-    out.push(...configs);
-    this.announced[slot.deviceId] = {
+    const { msgs, moved } = this.configure({
+      kind: 'pack',
       busId: slot.busId,
       address: slot.address,
+      deviceId: slot.deviceId,
+      device,
+      defs,
+      topics,
+      commandPrefix: this.commandPrefixOf(slot),
+    });
+    out.push(...msgs);
+    slot.signature = signature;
+    if (moved) slot.published = null;
+    return out;
+  }
+
+  /**
+   * The retained configs of a device, replacing what was announced under its id before (dropped
+   * entities and a moved availability topic are deleted), recorded in the registry.
+   * `moved`: its availability topic changed (publish the availability again).
+   */
+  private configure(d: DeviceAnnouncement): { msgs: MqttMessage[]; moved: boolean } {
+    const { qos, mode, discoveryPrefix, expireAfter, origin } = this.opts;
+    const a: Announcement = {
+      discoveryPrefix,
+      deviceId: d.deviceId,
+      device: d.device,
+      origin,
+      stateTopic: d.topics.state,
+      availability: [d.topics.availability, bridgeAvailabilityTopic(this.opts.baseTopic)],
+      expireAfter,
+      qos,
+      ...(d.commandPrefix === undefined ? {} : { commandPrefix: d.commandPrefix }),
+    };
+    const prev = this.announced[d.deviceId];
+    const keys = new Set(d.defs.map((x) => x.key));
+    const removedComponents: Record<string, Component> = {};
+    if (prev && mode === 'device') {
+      for (const [k, p] of Object.entries(prev.components)) if (!keys.has(k)) removedComponents[k] = p;
+    }
+    const configs = mode === 'device' ? [deviceConfig(a, d.defs, removedComponents)] : entityConfigs(a, d.defs);
+    const newTopics = configs.map((m) => m.topic);
+
+    const msgs: MqttMessage[] = [];
+    if (prev) {
+      const keep = new Set(newTopics);
+      msgs.push(...prev.topics.filter((t) => !keep.has(t)).map((t) => deletion(t, qos)));
+      if (prev.availability !== d.topics.availability) msgs.push(deletion(prev.availability, qos));
+    }
+    msgs.push(...configs);
+    this.announced[d.deviceId] = {
+      kind: d.kind,
+      busId: d.busId,
+      address: d.address,
       topics: newTopics,
-      components: mode === 'device' ? Object.fromEntries(defs.map((d) => [d.key, d.component])) : {},
-      availability: topics.availability,
+      components: mode === 'device' ? Object.fromEntries(d.defs.map((x) => [x.key, x.component])) : {},
+      availability: d.topics.availability,
     };
     this.persistAnnounced();
-    slot.signature = signature;
-    if (prev && prev.availability !== topics.availability) slot.published = null;
-    return out;
+    return { msgs, moved: prev !== undefined && prev.availability !== d.topics.availability };
   }
 
   /** The slot's availability, if it differs from what was published (or `force`). */
@@ -490,26 +563,116 @@ export class HaBridge {
     for (const slot of this.slots.values()) {
       if (slot.live) out.push(...this.announce(slot, true), ...this.availability(slot, true));
     }
+    for (const bank of this.banks.values()) out.push(...this.announceBank(bank, true), ...this.bankAvailability(bank, true));
     return out;
   }
 
+  // ---------------------------------------------------------------- banks
+
+  /** A jkbms-bank summary: (re-)announce the bank if needed, its availability, its state (rate permitting). */
+  private bankSummary(ref: BankRef, summary: BankSummary): MqttMessage[] {
+    let bank = this.banks.get(ref.busId);
+    if (!bank) {
+      const created: BankSlot = {
+        busId: ref.busId,
+        busName: ref.bus,
+        deviceId: bankDeviceId(ref.busId),
+        summary,
+        silent: false,
+        published: null,
+        signature: null,
+        throttle: new SendThrottle(this.deps.clock, this.opts.rateLimit * 1000, () => this.publishDueBankState(created)),
+        silence: null,
+      };
+      bank = created;
+      this.banks.set(ref.busId, bank);
+    }
+    bank.busName = ref.bus;
+    bank.summary = summary;
+    bank.silent = false;
+    this.watchSilence(bank);
+    const announced = this.announceBank(bank, false);
+    const out = [...(announced.length ? [this.bridgeOnline(), ...announced] : []), ...this.bankAvailability(bank, false)];
+    if (bank.throttle.request()) out.push(this.bankStateMessage(bank));
+    return out;
+  }
+
+  /** No summary for `expireAfter` (0 = never): the bank goes offline. */
+  private watchSilence(bank: BankSlot): void {
+    this.deps.clock.clearTimeout(bank.silence);
+    bank.silence = null;
+    if (this.opts.expireAfter <= 0) return;
+    bank.silence = this.deps.clock.setTimeout(() => {
+      bank.silence = null;
+      bank.silent = true;
+      const out = this.bankAvailability(bank, false);
+      if (out.length) this.deps.publish(out);
+    }, this.opts.expireAfter * 1000);
+  }
+
+  private bankView(bank: BankSlot): BankView {
+    return { busName: bank.busName, summary: bank.summary };
+  }
+
+  private bankTopics(bank: BankSlot): PackTopics {
+    return bankTopics(this.opts.baseTopic, topicLevel(bank.busName, bank.busId));
+  }
+
+  private announceBank(bank: BankSlot, force: boolean): MqttMessage[] {
+    const view = this.bankView(bank);
+    const defs = buildEntities(BANK_ENTITIES, view, this.opts.groups);
+    const device = bankDevice(bank.deviceId, view);
+    const topics = this.bankTopics(bank);
+    const signature = JSON.stringify([device, topics, defs.map((d) => d.key)]);
+    if (!force && signature === bank.signature) return [];
+    const { msgs, moved } = this.configure({ kind: 'bank', busId: bank.busId, address: null, deviceId: bank.deviceId, device, defs, topics });
+    bank.signature = signature;
+    if (moved) bank.published = null;
+    return msgs;
+  }
+
+  /** Online while the summary counts a pack and summaries keep coming. */
+  private bankOnline(bank: BankSlot): boolean {
+    return !bank.silent && bank.summary.packsOnline > 0;
+  }
+
+  private bankAvailability(bank: BankSlot, force: boolean): MqttMessage[] {
+    if (bank.signature === null) return [];
+    const want = this.bankOnline(bank) ? 'online' : 'offline';
+    if (!force && bank.published === want) return [];
+    bank.published = want;
+    return [this.availabilityMessage(this.bankTopics(bank).availability, want)];
+  }
+
+  private bankStateMessage(bank: BankSlot): MqttMessage {
+    return { topic: this.bankTopics(bank).state, payload: JSON.stringify(bankState(this.bankView(bank))), retain: false, qos: this.opts.qos };
+  }
+
+  private publishDueBankState(bank: BankSlot): void {
+    if (bank.signature !== null) this.deps.publish([this.bankStateMessage(bank)]);
+  }
+
+  // ---------------------------------------------------------------- removal
+
   private remove(target: RemoveTarget): MqttMessage[] {
     const ids = new Set<string>();
-    const matches = (deviceId: string, address: number): boolean =>
+    const matches = (deviceId: string, e: AnnouncedDevice): boolean =>
       target.all === true ||
-      (target.address !== undefined && target.address === address) ||
-      (target.serialNumber !== undefined && deviceId === serialDeviceId(target.serialNumber));
-    for (const [id, e] of Object.entries(this.announced)) if (matches(id, e.address)) ids.add(id);
+      (e.kind === 'bank'
+        ? target.bank === true
+        : (target.address !== undefined && target.address === e.address) ||
+          (target.serialNumber !== undefined && deviceId === serialDeviceId(target.serialNumber)));
+    for (const [id, e] of Object.entries(this.announced)) if (matches(id, e)) ids.add(id);
     const out: MqttMessage[] = [];
     for (const id of ids) {
       const e = this.announced[id]!;
       out.push(...e.topics.map((t) => deletion(t, this.opts.qos)), this.availabilityMessage(e.availability, 'offline'));
       delete this.announced[id];
     }
-    for (const slot of this.slots.values()) {
-      if (ids.has(slot.deviceId)) {
-        slot.signature = null;
-        slot.published = null;
+    for (const device of [...this.slots.values(), ...this.banks.values()]) {
+      if (ids.has(device.deviceId)) {
+        device.signature = null;
+        device.published = null;
       }
     }
     if (ids.size) this.persistAnnounced();

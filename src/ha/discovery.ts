@@ -4,7 +4,7 @@
  * Configs are retained; an empty retained payload deletes one. `default_entity_id` is set,
  * never the deprecated `object_id`.
  */
-import { type EntityDef, valueTemplate } from './entities';
+import { attributesTemplate, type EntityDef, valueTemplate } from './entities';
 import { entitySlug } from './ids';
 import type { Component, DeviceInfo, MqttMessage, Origin, Qos } from './types';
 
@@ -54,6 +54,11 @@ function entityFields(def: EntityDef): Record<string, unknown> {
   return o;
 }
 
+/** Attributes from the state topic (both forms: HA does not share `json_attributes_topic` across a device's components). */
+function attributeFields(a: Announcement, def: EntityDef): Record<string, unknown> {
+  return def.attributes === undefined ? {} : { json_attributes_topic: a.stateTopic, json_attributes_template: attributesTemplate(def.attributes) };
+}
+
 /** Only sensors and binary sensors have `expire_after`; switches and numbers follow the availability. */
 const expires = (def: EntityDef): boolean => def.component === 'sensor' || def.component === 'binary_sensor';
 
@@ -87,6 +92,7 @@ export function entityConfig(a: Announcement, def: EntityDef): Record<string, un
     default_entity_id: `${def.component}.${entitySlug(uid)}`,
     state_topic: a.stateTopic,
     value_template: valueTemplate(def),
+    ...attributeFields(a, def),
     ...commandFields(a, def),
     ...entityFields(def),
     availability: availabilityList(a),
@@ -134,6 +140,7 @@ export function deviceConfigPayload(a: Announcement, defs: readonly EntityDef[],
       default_entity_id: `${def.component}.${entitySlug(uid)}`,
       ...entityFields(def),
       value_template: valueTemplate(def),
+      ...attributeFields(a, def),
       ...commandFields(a, def),
     };
     if (a.expireAfter > 0 && expires(def)) c.expire_after = a.expireAfter;

@@ -1,5 +1,5 @@
 /**
- * Entity tables: what a device kind (a pack today, a bank later) exposes to Home Assistant.
+ * Entity tables: what a device kind (a pack, the bank of a bus) exposes to Home Assistant.
  *
  * A table is a list of rows; each row belongs to one entity group and yields the entities
  * of that row for the current view of the device (one per present cell, per present
@@ -35,6 +35,10 @@ export interface EntityDef {
   config?: boolean;
   /** Switches and numbers: the setting their command topic writes (number: with its range). */
   command?: CommandDef;
+  /** Binary sensors whose value may be null (unknown): published as `None`, which HA shows as unknown. */
+  nullable?: boolean;
+  /** HA attributes of the entity: an object in the state JSON at this path (`json_attributes_template`). */
+  attributes?: StatePath;
 }
 
 export interface CommandDef {
@@ -67,10 +71,20 @@ export function jsonRef(path: StatePath): string {
   return 'value_json' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
 }
 
-/** HA `value_template` of an entity. Binary sensors and switches map the JSON boolean to ON / OFF. */
+/**
+ * HA `value_template` of an entity. Binary sensors and switches map the JSON boolean to ON / OFF;
+ * a nullable binary sensor maps null to `None` (HA: unknown). Numbers and text render as they
+ * are (a JSON null renders `None`, which HA sensors take as unknown).
+ */
 export function valueTemplate(def: EntityDef): string {
   const ref = jsonRef(def.path);
-  return def.component === 'binary_sensor' || def.component === 'switch' ? `{{ 'ON' if ${ref} else 'OFF' }}` : `{{ ${ref} }}`;
+  if (def.component !== 'binary_sensor' && def.component !== 'switch') return `{{ ${ref} }}`;
+  return def.nullable ? `{{ 'None' if ${ref} is none else ('ON' if ${ref} else 'OFF') }}` : `{{ 'ON' if ${ref} else 'OFF' }}`;
+}
+
+/** HA `json_attributes_template` of an entity with attributes: the object at its path, as JSON. */
+export function attributesTemplate(path: StatePath): string {
+  return `{{ ${jsonRef(path)} | tojson }}`;
 }
 
 /** Two-digit 1-based number for keys that sort well: 1 → "01". */

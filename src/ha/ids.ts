@@ -6,6 +6,8 @@
  * - Ids contain only `[a-zA-Z0-9_-]` (HA's rule for discovery ids); anything else becomes `_`.
  * - Entity unique ids are `<device id>_<entity key>`; `default_entity_id` is the lowercase
  *   slug of that (HA entity ids allow only `[a-z0-9_]`).
+ * - The bank of a bus (jkbms-bank) is the device `jkbms_bank_<busId>`, on
+ *   `<base>/<bus>/bank/state|availability`.
  * - Topics: `<base>/<bus>/<device id without "jkbms_">/state|availability`, commands on
  *   `<base>/<bus>/<device id without "jkbms_">/set/<setting>`, and `<base>/bridge/availability`.
  */
@@ -36,6 +38,11 @@ export function provisionalDeviceId(busId: string, address: number): string {
 export function packDeviceId(busId: string, address: number, serial: string | null | undefined): string {
   const s = usableSerial(serial);
   return s === null ? provisionalDeviceId(busId, address) : serialDeviceId(s);
+}
+
+/** Device id of the bank of a bus (bus config node id). */
+export function bankDeviceId(busId: string): string {
+  return `${DEVICE_ID_PREFIX}bank_${sanitizeId(busId)}`;
 }
 
 /** HA entity id object part (`[a-z0-9_]`) for a unique id. */
@@ -71,6 +78,11 @@ export interface PackTopics {
 export function packTopics(base: string, busLevel: string, deviceId: string): PackTopics {
   const id = deviceId.startsWith(DEVICE_ID_PREFIX) ? deviceId.slice(DEVICE_ID_PREFIX.length) : deviceId;
   return { state: `${base}/${busLevel}/${id}/state`, availability: `${base}/${busLevel}/${id}/availability` };
+}
+
+/** State and availability topics of the bank of a bus. */
+export function bankTopics(base: string, busLevel: string): PackTopics {
+  return { state: `${base}/${busLevel}/bank/state`, availability: `${base}/${busLevel}/bank/availability` };
 }
 
 /** Prefix of a pack's command topics (`<prefix>/<setting>`): `<base>/<bus>/<id>/set`. */

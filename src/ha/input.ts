@@ -4,15 +4,16 @@
  * corrupted or hand-made message can never create a phantom device or a broken entity.
  */
 import type { BalancingState, ChargeStage, InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
-import type { PackIdentity } from './pack';
+import type { BankSummary } from './bank';
+import { type PackIdentity, TEMPERATURE_KEYS } from './pack';
 
 export class HaInputError extends Error {
   /**
-   * @param code i18n key suffix under `jkbms-ha.errors.` (`unknown-input`, `bad-field`, `bad-command`, `unsupported-type`).
-   * @param field the offending property path (e.g. `msg.payload.cells[3]`), when there is one.
+   * @param code i18n key suffix under `jkbms-ha.errors.` (`unknown-input`, `bad-field`, `bad-command`, `unsupported-type`, `unknown-bus`).
+   * @param field the offending property path (e.g. `msg.payload.cells[3]`), when there is one; for `unknown-bus` the bus name.
    */
   constructor(
-    readonly code: 'unknown-input' | 'bad-field' | 'bad-command' | 'unsupported-type',
+    readonly code: 'unknown-input' | 'bad-field' | 'bad-command' | 'unsupported-type' | 'unknown-bus',
     readonly field?: string,
   ) {
     super(field ? `${code}: ${field}` : code);
@@ -27,7 +28,14 @@ export interface BmsRef {
   identity: PackIdentity;
 }
 
-export type RemoveTarget = { all: true } | { all?: false; address?: number; serialNumber?: string };
+/** The bus of a jkbms-bank summary. */
+export interface BankRef {
+  bus: string;
+  busId: string;
+}
+
+/** `all`: every pack and bank; `bank`: the bank devices (of every bus); `address` / `serialNumber`: packs. */
+export type RemoveTarget = { all: true } | { all?: false; address?: number; serialNumber?: string; bank?: true };
 
 export type HaInput =
   | { kind: 'birth'; online: boolean }
@@ -36,7 +44,17 @@ export type HaInput =
   | { kind: 'live'; bms: BmsRef; payload: LivePayload; at: number | null }
   | { kind: 'settings'; bms: BmsRef; payload: SettingsPayload }
   | { kind: 'info'; bms: BmsRef; payload: InfoPayload }
-  | { kind: 'availability'; bms: BmsRef; online: boolean };
+  | { kind: 'availability'; bms: BmsRef; online: boolean }
+  /** A jkbms-bank summary (`msg.topic` "<bus name>/bank"). */
+  | { kind: 'bank'; bank: BankRef; summary: BankSummary };
+
+export interface InputOptions {
+  /**
+   * The config node id of the deployed jkbms-bus with this name, or null when there is none or
+   * several (a bank message names its bus only in its topic).
+   */
+  busIdOf?: (busName: string) => string | null;
+}
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x) && !Buffer.isBuffer(x);
@@ -131,9 +149,101 @@ export function checkBms(bms: unknown): BmsRef {
   };
 }
 
+const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
+
+function nullOr<T>(o: Obj, k: string, at: string, check: (v: Obj, at: string) => T): T | null {
+  const v = o[k];
+  if (v === null) return null;
+  if (!isObj(v)) throw new HaInputError('bad-field', `${at}.${k}`);
+  return check(v, `${at}.${k}`);
+}
+
+function address(o: Obj, at: string): number {
+  if (!isAddress(o.address)) throw new HaInputError('bad-field', `${at}.address`);
+  return o.address;
+}
+
+/** The fields of a jkbms-bank summary that the bank device uses (src/bank/types.ts), checked and copied. */
+function checkBank(p: Obj): BankSummary {
+  const at = 'msg.payload';
+  for (const k of ['packsOnline', 'packsExpected']) if (!isCount(p[k])) throw new HaInputError('bad-field', `${at}.${k}`);
+  if (!Array.isArray(p.stale)) throw new HaInputError('bad-field', `${at}.stale`);
+  p.stale.forEach((a, i) => {
+    if (!isAddress(a)) throw new HaInputError('bad-field', `${at}.stale[${i}]`);
+  });
+  for (const k of ['current', 'power', 'voltage', 'soc', 'remainingAh', 'fullChargeAh', 'cellDelta']) numOrNull(p, k, at);
+  for (const k of ['alarm', 'chargingMos', 'dischargingMos']) bool(p, k, at);
+  for (const k of ['chargingEnabled', 'dischargingEnabled']) {
+    if (p[k] !== null && typeof p[k] !== 'boolean') throw new HaInputError('bad-field', `${at}.${k}`);
+  }
+  for (const k of ['energyChargedKwh', 'energyDischargedKwh']) {
+    if (!isNum(p[k]) || (p[k] as number) < 0) throw new HaInputError('bad-field', `${at}.${k}`);
+  }
+  const cell = (c: Obj, cat: string) => {
+    num(c, 'voltage', cat);
+    if (!Number.isInteger(c.cell) || (c.cell as number) < 1) throw new HaInputError('bad-field', `${cat}.cell`);
+    return { voltage: c.voltage as number, address: address(c, cat), cell: c.cell as number };
+  };
+  const temperature = (t: Obj, tat: string) => {
+    num(t, 'value', tat);
+    if (!TEMPERATURE_KEYS.includes(t.sensor as (typeof TEMPERATURE_KEYS)[number])) throw new HaInputError('bad-field', `${tat}.sensor`);
+    return { value: t.value as number, address: address(t, tat), sensor: t.sensor as (typeof TEMPERATURE_KEYS)[number] };
+  };
+  const alarms = p.alarms;
+  if (!Array.isArray(alarms)) throw new HaInputError('bad-field', `${at}.alarms`);
+  return {
+    packsOnline: p.packsOnline as number,
+    packsExpected: p.packsExpected as number,
+    stale: [...(p.stale as number[])],
+    current: p.current as number | null,
+    power: p.power as number | null,
+    voltage: p.voltage as number | null,
+    soc: p.soc as number | null,
+    remainingAh: p.remainingAh as number | null,
+    fullChargeAh: p.fullChargeAh as number | null,
+    cellMin: nullOr(p, 'cellMin', at, cell),
+    cellMax: nullOr(p, 'cellMax', at, cell),
+    cellDelta: p.cellDelta as number | null,
+    maxPackDelta: nullOr(p, 'maxPackDelta', at, (d, dat) => {
+      num(d, 'delta', dat);
+      return { delta: d.delta as number, address: address(d, dat) };
+    }),
+    temperatureMin: nullOr(p, 'temperatureMin', at, temperature),
+    temperatureMax: nullOr(p, 'temperatureMax', at, temperature),
+    alarm: p.alarm as boolean,
+    alarms: alarms.map((a: unknown, i) => {
+      const aat = `${at}.alarms[${i}]`;
+      if (!isObj(a)) throw new HaInputError('bad-field', aat);
+      str(a, 'alarm', aat);
+      str(a, 'label', aat);
+      return { address: address(a, aat), alarm: a.alarm as string, label: a.label as string };
+    }),
+    chargingEnabled: p.chargingEnabled as boolean | null,
+    dischargingEnabled: p.dischargingEnabled as boolean | null,
+    chargingMos: p.chargingMos as boolean,
+    dischargingMos: p.dischargingMos as boolean,
+    energyChargedKwh: p.energyChargedKwh as number,
+    energyDischargedKwh: p.energyDischargedKwh as number,
+  };
+}
+
+/** A bank message: its bus from `msg.topic` ("<bus name>/bank"), the bus id from the deployed buses. */
+function parseBank(topic: unknown, p: Obj, opts: InputOptions): HaInput {
+  if (typeof topic !== 'string' || !topic.endsWith('/bank') || topic.length === '/bank'.length) throw new HaInputError('bad-field', 'msg.topic');
+  const summary = checkBank(p);
+  const bus = topic.slice(0, -'/bank'.length);
+  const busId = opts.busIdOf?.(bus) ?? null;
+  if (busId === null) throw new HaInputError('unknown-bus', bus);
+  return { kind: 'bank', bank: { bus, busId }, summary };
+}
+
 function checkRemove(p: Obj): RemoveTarget {
   if (p.address === 'all') return { all: true };
   const t: RemoveTarget = {};
+  if (p.bank !== undefined) {
+    if (p.bank !== true) throw new HaInputError('bad-command', 'msg.payload.bank');
+    t.bank = true;
+  }
   if (p.address !== undefined) {
     if (!isAddress(p.address)) throw new HaInputError('bad-command', 'msg.payload.address');
     t.address = p.address;
@@ -142,12 +252,12 @@ function checkRemove(p: Obj): RemoveTarget {
     if (typeof p.serialNumber !== 'string' || p.serialNumber.trim() === '') throw new HaInputError('bad-command', 'msg.payload.serialNumber');
     t.serialNumber = p.serialNumber.trim();
   }
-  if (t.address === undefined && t.serialNumber === undefined) throw new HaInputError('bad-command', 'msg.payload');
+  if (t.address === undefined && t.serialNumber === undefined && t.bank === undefined) throw new HaInputError('bad-command', 'msg.payload');
   return t;
 }
 
 /** Classify and check an input message. Throws `HaInputError`. */
-export function parseInput(msg: { topic?: unknown; payload?: unknown; bms?: unknown; frame?: unknown }): HaInput {
+export function parseInput(msg: { topic?: unknown; payload?: unknown; bms?: unknown; frame?: unknown }, opts: InputOptions = {}): HaInput {
   const p = msg.payload;
   // HA's birth / last-will message, from an `mqtt in` node on `homeassistant/status`.
   if (typeof msg.topic === 'string' && msg.topic.endsWith('/status') && (typeof p === 'string' || Buffer.isBuffer(p))) {
@@ -158,6 +268,7 @@ export function parseInput(msg: { topic?: unknown; payload?: unknown; bms?: unkn
     if (p.command !== 'remove') throw new HaInputError('bad-command', 'msg.payload.command');
     return { kind: 'remove', target: checkRemove(p) };
   }
+  if (isObj(p) && p.type === 'bank') return parseBank(msg.topic, p, opts);
   if (!isObj(p) || msg.bms === undefined) throw new HaInputError('unknown-input');
   if (!['live', 'settings', 'info', 'availability'].includes(p.type as string)) throw new HaInputError('unsupported-type', 'msg.payload.type');
   const bms = checkBms(msg.bms);

@@ -1,5 +1,6 @@
 /**
- * `jkbms-ha`: Home Assistant MQTT discovery for the packs of `jkbms` nodes. Emits messages
+ * `jkbms-ha`: Home Assistant MQTT discovery for the packs of `jkbms` nodes (and the bank of a
+ * `jkbms-bank` node, as a device of its own). Emits messages
  * for the core `mqtt out` node ({ topic, payload, retain, qos }) on its first output; we ship
  * no MQTT client. With the "controls" option, HA commands become write requests on the second
  * output, for a `jkbms-write` node whose results come back in.
@@ -13,7 +14,7 @@ import { type Clock, realClock } from '../bus/clock';
 import { HaBridge, type PersistKey } from '../ha/bridge';
 import { parseControl } from '../ha/controls';
 import { topicPrefixProblem } from '../ha/ids';
-import { HaInputError, parseInput } from '../ha/input';
+import { HaInputError, type InputOptions, parseInput } from '../ha/input';
 import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos, WriteRequest } from '../ha/types';
 import { getBus } from './lib/bus';
 
@@ -145,7 +146,10 @@ export = function (RED: NodeAPI) {
     const bridge = new HaBridge(opts, {
       clock,
       wallNow: () => Date.now(),
-      publish: (msgs) => this.send([msgs.map(toNodeMsg)]),
+      publish: (msgs) => {
+        this.send([msgs.map(toNodeMsg)]);
+        updateStatus(); // a bank may have gone silent
+      },
       persist: (key: PersistKey, value: unknown) =>
         ctx.set(key, value, (err?: Error) => {
           if (err) this.error(err, {});
@@ -153,16 +157,28 @@ export = function (RED: NodeAPI) {
       writable,
     });
 
+    // A bank message names its bus only in its topic: find the one deployed jkbms-bus of that name.
+    const input: InputOptions = {
+      busIdOf: (name) => {
+        const ids: string[] = [];
+        RED.nodes.eachNode((n) => {
+          if (n.type === 'jkbms-bus' && getBus(RED, n.id)?.name === name) ids.push(n.id);
+        });
+        return ids.length === 1 ? ids[0]! : null;
+      },
+    };
+
     let lastStatus = '';
     const updateStatus = () => {
-      const { packs, offline } = bridge.counts();
+      const c = bridge.counts();
+      const parts: string[] = [];
+      if (c.packs > 0) parts.push(RED._(`jkbms-ha.status.${c.offline ? 'packs-offline' : 'packs'}`, { count: c.packs, offline: c.offline }));
+      if (c.banks > 0) parts.push(RED._(`jkbms-ha.status.${c.banksOffline ? 'banks-offline' : 'banks'}`, { count: c.banks, offline: c.banksOffline }));
       const s =
-        packs === 0
+        parts.length === 0
           ? { fill: 'yellow' as const, shape: 'ring' as const, text: 'jkbms-ha.status.waiting' }
-          : offline === 0
-            ? { fill: 'green' as const, shape: 'dot' as const, text: RED._('jkbms-ha.status.packs', { count: packs }) }
-            : { fill: 'yellow' as const, shape: 'dot' as const, text: RED._('jkbms-ha.status.packs-offline', { count: packs, offline }) };
-      const key = JSON.stringify([s, packs, offline]);
+          : { fill: c.offline + c.banksOffline === 0 ? ('green' as const) : ('yellow' as const), shape: 'dot' as const, text: parts.join(', ') };
+      const key = JSON.stringify([s, c]);
       if (key !== lastStatus) {
         lastStatus = key;
         this.status(s);
@@ -197,7 +213,7 @@ export = function (RED: NodeAPI) {
           done(r.error ? new Error(RED._(`jkbms-ha.errors.${r.error.code}`, { topic: r.error.topic, setting: r.error.setting })) : undefined);
           return;
         }
-        const out = bridge.handle(parseInput(msg));
+        const out = bridge.handle(parseInput(msg, input));
         if (out.length) send([out.map(toNodeMsg)]);
         updateStatus();
         done();

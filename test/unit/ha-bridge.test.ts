@@ -57,7 +57,7 @@ describe('HA bridge', () => {
     const { send, bridge } = setup();
     assert.deepEqual(send(msg(settings())), []);
     assert.deepEqual(send(msg(availability(2, true))), []);
-    assert.deepEqual(bridge.counts(), { packs: 0, offline: 0 });
+    assert.deepEqual(bridge.counts(), { packs: 0, offline: 0, banks: 0, banksOffline: 0 });
   });
 
   it('announces on the first live frame: bridge online, configs, availability, then the state', () => {
@@ -77,7 +77,7 @@ describe('HA bridge', () => {
     assert.equal(last.retain, false);
     assert.equal(stateOf(last).soc, 47);
     assert.equal(out.length, 1 + 93 + 1 + 1);
-    assert.deepEqual(bridge.counts(), { packs: 1, offline: 0 });
+    assert.deepEqual(bridge.counts(), { packs: 1, offline: 0, banks: 0, banksOffline: 0 });
     // An unchanged pack only gets its state.
     const again = send(msg(live(2, { soc: 48 })));
     assert.deepEqual(again.map((m) => m.topic), [`jkbms/bus1/${BUS_ID}_2/state`]);
@@ -138,11 +138,11 @@ describe('HA bridge', () => {
     assert.deepEqual(send(msg(availability(2, false), bms(2, true))), [
       { topic: `jkbms/bus1/${SERIAL}/availability`, payload: 'offline', retain: true, qos: 1 },
     ]);
-    assert.deepEqual(bridge.counts(), { packs: 1, offline: 1 });
+    assert.deepEqual(bridge.counts(), { packs: 1, offline: 1, banks: 0, banksOffline: 0 });
     assert.deepEqual(send(msg(availability(2, false), bms(2, true))), []);
     const back = send(msg(live(), bms(2, true)));
     assert.deepEqual(avail(back), [`jkbms/bus1/${SERIAL}/availability=online`]);
-    assert.deepEqual(bridge.counts(), { packs: 1, offline: 0 });
+    assert.deepEqual(bridge.counts(), { packs: 1, offline: 0, banks: 0, banksOffline: 0 });
   });
 
   it("re-announces every pack on HA's birth message, nothing on its will", () => {
@@ -214,13 +214,14 @@ describe('HA bridge', () => {
   it('deletes what an earlier run published that is no longer wanted (mode switch, stale provisional device)', () => {
     const earlier: Record<string, AnnouncedDevice> = {
       [SER]: {
+        kind: 'pack',
         busId: BUS_ID,
         address: 2,
         topics: [`homeassistant/sensor/${SER}_voltage/config`, `homeassistant/sensor/${SER}_old_thing/config`],
         components: {},
         availability: `jkbms/bus1/${SERIAL}/availability`,
       },
-      [PROV]: { busId: BUS_ID, address: 2, topics: [`homeassistant/sensor/${PROV}_voltage/config`], components: {}, availability: `jkbms/bus1/${BUS_ID}_2/availability` },
+      [PROV]: { kind: 'pack', busId: BUS_ID, address: 2, topics: [`homeassistant/sensor/${PROV}_voltage/config`], components: {}, availability: `jkbms/bus1/${BUS_ID}_2/availability` },
     };
     const { send, persisted } = setup({ mode: 'device' }, { announced: earlier });
     const out = send(msg(live(), bms(2, true)));

@@ -4,27 +4,7 @@ import { buildEntities, type EntityDef, jsonRef } from '../../src/ha/entities';
 import { HA_ALARMS, isoManufacturingDate, PACK_ENTITIES, type PackView, packDevice, packDeviceName, packState } from '../../src/ha/pack';
 import type { EntityGroups } from '../../src/ha/types';
 import { ALL_GROUPS, info, live, SERIAL, settings } from './ha-fixtures';
-
-/**
- * Home Assistant's rules (core sensor/const.py DEVICE_CLASS_STATE_CLASSES and
- * DEVICE_CLASS_UNITS, binary_sensor device classes), written out independently of our
- * entity table for the device classes a BMS can use.
- */
-const HA_SENSOR_RULES: Record<string, { units: (string | undefined)[]; stateClasses: (string | undefined)[] }> = {
-  voltage: { units: ['V', 'mV'], stateClasses: ['measurement', undefined] },
-  current: { units: ['A', 'mA'], stateClasses: ['measurement', undefined] },
-  power: { units: ['W', 'kW'], stateClasses: ['measurement', undefined] },
-  battery: { units: ['%'], stateClasses: ['measurement', undefined] },
-  temperature: { units: ['°C', '°F', 'K'], stateClasses: ['measurement', undefined] },
-  energy: { units: ['Wh', 'kWh', 'MWh'], stateClasses: ['total', 'total_increasing'] },
-  energy_storage: { units: ['Wh', 'kWh', 'MWh'], stateClasses: ['measurement', undefined] },
-  duration: { units: ['s', 'min', 'h', 'd'], stateClasses: ['measurement', 'total', 'total_increasing', undefined] },
-  enum: { units: [undefined], stateClasses: [undefined] },
-  date: { units: [undefined], stateClasses: [undefined] },
-};
-const HA_BINARY_CLASSES = ['battery', 'battery_charging', 'connectivity', 'heat', 'plug', 'power', 'problem', 'running', 'safety'];
-
-const PREFIX = 'homeassistant';
+import { checkConfig, PREFIX } from './ha-rules';
 
 function view(over: Partial<PackView> = {}): PackView {
   return {
@@ -49,74 +29,6 @@ function announcement(v: PackView, deviceId = `jkbms_${SERIAL}`): Announcement {
     expireAfter: 120,
     qos: 1,
   };
-}
-
-/** Resolve every `value_json...` reference of a template against the state object. */
-function templateRefs(template: string): (string | number)[][] {
-  const refs: (string | number)[][] = [];
-  for (const m of template.matchAll(/value_json((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+)/g)) {
-    refs.push([...m[1]!.matchAll(/\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g)].map((x) => (x[1] !== undefined ? x[1] : Number(x[2]))));
-  }
-  return refs;
-}
-
-function resolve(state: unknown, path: (string | number)[]): unknown {
-  let cur: unknown = state;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object' || !(p in (cur as object))) return undefined;
-    cur = (cur as Record<string | number, unknown>)[p];
-  }
-  return cur;
-}
-
-/** Check one per-entity config against HA's rules and our id policy. Returns its unique id. */
-function checkConfig(topic: string, cfg: Record<string, unknown>, state: Record<string, unknown>): string {
-  const uid = cfg.unique_id as string;
-  const component = topic.split('/')[1]!;
-  for (const k of ['name', 'unique_id', 'default_entity_id', 'state_topic', 'value_template', 'availability', 'device', 'origin']) {
-    assert.ok(k in cfg, `${uid}: missing ${k}`);
-  }
-  assert.ok(!('object_id' in cfg), `${uid}: object_id is deprecated`);
-  assert.match(uid, /^[a-zA-Z0-9_-]+$/);
-  assert.equal(topic, `${PREFIX}/${component}/${uid}/config`);
-  assert.ok(component === 'sensor' || component === 'binary_sensor');
-  assert.match(cfg.default_entity_id as string, new RegExp(`^${component}\\.[a-z0-9_]+$`));
-  assert.deepEqual((cfg.origin as Record<string, unknown>).name, '@jkpb/node-red-jkbms');
-  assert.equal(cfg.availability_mode, 'all');
-  if ('entity_category' in cfg) assert.equal(cfg.entity_category, 'diagnostic', uid);
-
-  const dc = cfg.device_class as string | undefined;
-  const unit = cfg.unit_of_measurement as string | undefined;
-  const sc = cfg.state_class as string | undefined;
-  if (component === 'binary_sensor') {
-    if (dc !== undefined) assert.ok(HA_BINARY_CLASSES.includes(dc), `${uid}: binary device_class ${dc}`);
-    assert.equal(unit, undefined);
-    assert.equal(sc, undefined);
-    assert.match(cfg.value_template as string, /^\{\{ 'ON' if value_json\S+ else 'OFF' \}\}$/);
-  } else if (dc !== undefined) {
-    const rule = HA_SENSOR_RULES[dc];
-    assert.ok(rule, `${uid}: unexpected device_class ${dc}`);
-    assert.ok(rule.units.includes(unit), `${uid}: unit ${unit} not allowed for ${dc}`);
-    assert.ok(rule.stateClasses.includes(sc), `${uid}: state_class ${sc} not allowed for ${dc}`);
-    if (dc === 'enum') {
-      assert.ok(Array.isArray(cfg.options) && (cfg.options as unknown[]).length > 0, `${uid}: enum without options`);
-    }
-  } else {
-    // No device class: Ah, %, counters, text. Still a valid state class if any.
-    assert.ok(sc === undefined || ['measurement', 'total', 'total_increasing'].includes(sc), `${uid}: state_class ${sc}`);
-  }
-  if (unit === 'Ah') assert.equal(dc, undefined, `${uid}: no device class exists for Ah`);
-  if (dc === 'battery') assert.equal(unit, '%');
-
-  // value_template keys exist in the state JSON; numeric sensors read numbers (or null = unknown).
-  const refs = templateRefs(cfg.value_template as string);
-  assert.equal(refs.length, 1, `${uid}: template ${cfg.value_template as string}`);
-  const value = resolve(state, refs[0]!);
-  assert.notEqual(value, undefined, `${uid}: ${cfg.value_template as string} not in the state`);
-  if (component === 'binary_sensor') assert.equal(typeof value, 'boolean', uid);
-  else if (unit !== undefined || sc !== undefined) assert.ok(value === null || typeof value === 'number', `${uid}: non-numeric ${String(value)}`);
-  if (dc === 'enum') assert.ok(value === null || (cfg.options as unknown[]).includes(value), `${uid}: ${String(value)} not an option`);
-  return uid;
 }
 
 describe('HA entity table and discovery configs', () => {

@@ -3,6 +3,8 @@
  * parallel; these follow the input contract: msg.topic, msg.payload, msg.bms). Live values
  * are the protocol reference's synthetic test vector (§3.6), at address 2 unless overridden.
  */
+import { aggregate } from '../../src/bank/aggregate';
+import type { BankPackInput, BankPayload } from '../../src/bank/types';
 import type { EntityGroups } from '../../src/ha/types';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../../src/protocol/types';
 
@@ -231,4 +233,39 @@ export function msg(payload: Payload, b: Bms = bms(payload.address ?? 2)): { top
 
 export function availability(address: number, online: boolean) {
   return { type: 'availability' as const, address, online };
+}
+
+export const BANK_NOW = 1_700_000_000_000;
+
+/**
+ * A jkbms-bank summary made by the bank's own aggregation: pack 1 (280 Ah at 90 %, no alarm,
+ * highest cell 3.305 V at cell 2, lowest temperature T2 −3.5 °C), pack 2 (100 Ah at 10 %,
+ * lowest cell 3.281 V at cell 7, T1 30 °C, alarms cellUvp + dischargeMos), pack 3 offline
+ * (stale); 3 expected. SOC (90·280 + 10·100) / 380 = 68.95 %.
+ */
+export function bankPayload(packs: { one?: boolean; two?: boolean; three?: boolean } = {}): BankPayload {
+  const at = (address: number, l: LivePayload, online = true): BankPackInput => ({
+    address,
+    online,
+    liveAt: BANK_NOW - 1000,
+    firstSeen: BANK_NOW - 60_000,
+    live: l,
+    settings: settings(address),
+    serialNumber: null,
+  });
+  const cells2 = live().cells.map((c, i) => (i === 6 ? 3.281 : c));
+  const { one = true, two = true, three = false } = packs;
+  return aggregate(
+    [
+      at(1, live(1, { soc: 90, fullChargeAh: 280, alarms: [], alarmMask: 0 }), one),
+      at(2, live(2, { soc: 10, fullChargeAh: 100, cells: cells2, temperatures: { mos: 25.3, t1: 30, t2: null, t3: null, t4: null, t5: null } }), two),
+      at(3, live(3, { soc: 50 }), three),
+    ],
+    { now: BANK_NOW, staleAfterMs: 30_000, expected: 3, energy: { chargedKwh: 12.5, dischargedKwh: 3.25 } },
+  );
+}
+
+/** A message as the jkbms-bank node sends it. */
+export function bankMsg(payload: BankPayload = bankPayload(), bus = BUS_NAME): { topic: string; payload: BankPayload } {
+  return { topic: `${bus}/bank`, payload };
 }

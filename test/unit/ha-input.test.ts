@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { HaInputError, parseInput } from '../../src/ha/input';
-import { availability, bms, info, live, msg, SERIAL, settings } from './ha-fixtures';
+import { availability, BUS_ID, bankMsg, bankPayload, bms, info, live, msg, SERIAL, settings } from './ha-fixtures';
+
+const busIdOf = (name: string) => (name === 'bus1' ? BUS_ID : null);
 
 function fails(m: unknown, code: string, field?: string): void {
   assert.throws(
-    () => parseInput(m as Parameters<typeof parseInput>[0]),
+    () => parseInput(m as Parameters<typeof parseInput>[0], { busIdOf }),
     (e: unknown) => {
       assert.ok(e instanceof HaInputError);
       assert.equal(e.code, code);
@@ -53,12 +55,60 @@ describe('HA node input checks', () => {
     fails({ payload: { command: 'remove', address: 16 } }, 'bad-command', 'msg.payload.address');
     fails({ payload: { command: 'remove', serialNumber: '' } }, 'bad-command', 'msg.payload.serialNumber');
     fails({ payload: { command: 'purge', address: 1 } }, 'bad-command', 'msg.payload.command');
+    assert.deepEqual(parseInput({ payload: { command: 'remove', bank: true } }), { kind: 'remove', target: { bank: true } });
+    assert.deepEqual(parseInput({ payload: { command: 'remove', bank: true, address: 2 } }), { kind: 'remove', target: { bank: true, address: 2 } });
+    fails({ payload: { command: 'remove', bank: 'yes' } }, 'bad-command', 'msg.payload.bank');
+    fails({ payload: { command: 'remove', bank: false } }, 'bad-command', 'msg.payload.bank');
+  });
+
+  it('takes a jkbms-bank summary: the bus from msg.topic "<bus name>/bank", its id from the deployed buses, only the fields HA uses', () => {
+    const p = bankPayload();
+    const r = parseInput(bankMsg(p), { busIdOf });
+    assert.equal(r.kind, 'bank');
+    if (r.kind !== 'bank') return;
+    assert.deepEqual(r.bank, { bus: 'bus1', busId: BUS_ID });
+    const { type, packs, ts, ...used } = p;
+    assert.deepEqual([type, packs.length, ts], ['bank', 3, 1_700_000_000_000]);
+    assert.deepEqual(r.summary, used);
+    // A bus name with a slash: only the last level is "bank".
+    const slash = parseInput({ topic: 'house/rack A/bank', payload: p }, { busIdOf: (n) => (n === 'house/rack A' ? 'x1' : null) });
+    assert.ok(slash.kind === 'bank' && slash.bank.bus === 'house/rack A' && slash.bank.busId === 'x1');
+    // No single bus of that name (none, several, or no way to look it up): refused with the name.
+    fails(bankMsg(p, 'attic'), 'unknown-bus', 'attic');
+    assert.throws(() => parseInput(bankMsg(p)), (e: unknown) => e instanceof HaInputError && e.code === 'unknown-bus' && e.field === 'bus1');
+  });
+
+  it('names the first bad field of a malformed bank summary', () => {
+    const bad = (patch: Record<string, unknown>, field: string, topic = 'bus1/bank') => fails({ topic, payload: { ...bankPayload(), ...patch } }, 'bad-field', field);
+    bad({}, 'msg.topic', 'bus1/summary');
+    bad({}, 'msg.topic', '/bank');
+    fails({ payload: bankPayload() }, 'bad-field', 'msg.topic');
+    bad({ packsOnline: -1 }, 'msg.payload.packsOnline');
+    bad({ packsExpected: 1.5 }, 'msg.payload.packsExpected');
+    bad({ stale: [3, 16] }, 'msg.payload.stale[1]');
+    bad({ stale: '3' }, 'msg.payload.stale');
+    bad({ soc: '68' }, 'msg.payload.soc');
+    bad({ current: Number.NaN }, 'msg.payload.current');
+    bad({ alarm: 1 }, 'msg.payload.alarm');
+    bad({ chargingEnabled: 'yes' }, 'msg.payload.chargingEnabled');
+    bad({ energyChargedKwh: -0.1 }, 'msg.payload.energyChargedKwh');
+    bad({ energyDischargedKwh: null }, 'msg.payload.energyDischargedKwh');
+    bad({ cellMin: { voltage: 3.3, address: 1, cell: 0 } }, 'msg.payload.cellMin.cell');
+    bad({ cellMax: { voltage: '3.3', address: 1, cell: 2 } }, 'msg.payload.cellMax.voltage');
+    bad({ cellMax: 3.3 }, 'msg.payload.cellMax');
+    bad({ maxPackDelta: { delta: 0.01, address: 20 } }, 'msg.payload.maxPackDelta.address');
+    bad({ temperatureMin: { value: 20, address: 1, sensor: 't6' } }, 'msg.payload.temperatureMin.sensor');
+    bad({ alarms: [{ address: 2, alarm: 'cellUvp' }] }, 'msg.payload.alarms[0].label');
+    bad({ alarms: ['cellUvp'] }, 'msg.payload.alarms[0]');
+    // Null where the contract allows it (no pack counted) is fine.
+    const none = bankPayload({ one: false, two: false });
+    assert.equal(parseInput(bankMsg(none), { busIdOf }).kind, 'bank');
   });
 
   it('names the first bad field of a malformed message', () => {
     fails({ payload: 'hello' }, 'unknown-input');
     fails({ payload: live() }, 'unknown-input'); // no msg.bms
-    fails({ ...msg(live()), payload: { ...live(), type: 'bank' } }, 'unsupported-type', 'msg.payload.type');
+    fails({ ...msg(live()), payload: { ...live(), type: 'trigger' } }, 'unsupported-type', 'msg.payload.type');
     fails({ ...msg(live()), bms: 'x' }, 'bad-field', 'msg.bms');
     fails({ ...msg(live()), bms: { ...bms(), address: 16 } }, 'bad-field', 'msg.bms.address');
     fails({ ...msg(live()), bms: { ...bms(), busId: '' } }, 'bad-field', 'msg.bms.busId');

@@ -20,8 +20,8 @@ export default [
     languageOptions: { globals: { ...globals.node } },
   },
   {
-    files: ['src/nodes/**/*.html'],
+    files: ['src/nodes/**/*.html', 'resources/**/*.js'],
     plugins: { html },
-    languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly', jQuery: 'readonly' } },
+    languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly', jQuery: 'readonly', JKBMS: 'readonly' } },
   },
 ];

@@ -1,6 +1,7 @@
 // Pack the package without touching the working tree: stage package.json, README.md,
-// LICENSE, examples/ and a built dist/ in a temp directory and run `npm pack` there
-// (--ignore-scripts: the dist is already built). Prints the tarball's absolute path.
+// LICENSE, examples/, resources/ (the editor's shared script) and a built dist/ in a temp
+// directory and run `npm pack` there (--ignore-scripts: the dist is already built). Prints
+// the tarball's absolute path.
 //
 //   node scripts/pack.mjs [--dist DIR/dist] [--out DIR]
 //     --dist  the built dist/ to ship (default ./dist; build one with build.mjs --out)
@@ -32,7 +33,7 @@ if (!existsSync(join(dist, 'nodes'))) {
 const stage = mkdtempSync(join(tmpdir(), 'jkbms-pack-'));
 try {
   for (const f of ['package.json', 'README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
-  cpSync(join(root, 'examples'), join(stage, 'examples'), { recursive: true });
+  for (const d of ['examples', 'resources']) cpSync(join(root, d), join(stage, d), { recursive: true });
   cpSync(dist, join(stage, 'dist'), { recursive: true });
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const name = execFileSync(npm, ['pack', '--ignore-scripts', '--silent'], { cwd: stage, encoding: 'utf8' })

@@ -128,6 +128,20 @@ describe('scorecard (node-red-dev local rules) on the built package', function (
     const deps = Object.keys(pkg.dependencies ?? {});
     assert.ok(deps.length <= 6, `D01: ${deps.length} dependencies`);
     assert.ok(!deps.includes('node-red'));
-    assert.deepEqual(pkg.files.sort(), ['dist/', 'examples/']);
+    assert.deepEqual(pkg.files.sort(), ['dist/', 'examples/', 'resources/']);
+  });
+
+  it('the editor scripts the .html files load (relative resources/<module>/ URLs) are shipped in resources/', () => {
+    const loaded = new Set<string>();
+    for (const js of Object.values(pkg['node-red'].nodes as Record<string, string>)) {
+      const html = readFileSync(join(dist, '..', js).replace(/\.js$/, '.html'), 'utf8');
+      for (const m of html.matchAll(/<script[^>]*\ssrc="([^"]*)"/g)) {
+        const prefix = `resources/${pkg.name}/`;
+        assert.ok(m[1]!.startsWith(prefix), `${js}: ${m[1]} is a relative URL under ${prefix}`);
+        loaded.add(m[1]!.slice(prefix.length));
+      }
+    }
+    assert.deepEqual([...loaded], ['editor.js']);
+    for (const f of loaded) assert.ok(existsSync(join(ROOT, 'resources', f)), `resources/${f} exists`);
   });
 });

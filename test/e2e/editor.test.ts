@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import type { PacksReply } from '../../src/nodes/lib/admin';
 import { BusSimulator, type TcpListener } from '../../src/sim';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
@@ -213,6 +214,16 @@ describe('editor in headless Chromium', function () {
     for (const f of ['bus', 'address', 'kind', 'timeout', 'name']) assert.equal(await page.locator(`#node-input-${f}`).count(), 1, `request field ${f}`);
     assert.doesNotMatch(await trayText(), RAW_KEY);
     seen.push('jkbms-request dialog: bus, address, kind, timeout, name; no raw i18n keys');
+    // its pack picker comes from the shared editor script (resources/<module>/editor.js) too
+    assert.equal(await page.evaluate(() => typeof (window as any).JKBMS?.packPicker), 'function', 'window.JKBMS is loaded');
+    const requestBus = await page.evaluate((id) => (window as any).RED.nodes.node(id).bus as string, ids['jkbms-request']);
+    const seenPacks = (await red.api.get<PacksReply>(`/jkbms/packs?bus=${requestBus}`)).packs;
+    assert.deepEqual(seenPacks.map((p) => [p.address, p.serial]), [1, 2, 3, 4].map((a) => [a, sim.pack(a).serialNumber]));
+    await page.click('#jkbms-request-pick');
+    await page.waitForSelector('.ui-autocomplete:visible li', { timeout: 10_000 });
+    const requestPicks = await page.locator('.ui-autocomplete:visible li').allTextContents();
+    assert.deepEqual(requestPicks, ['all — every pack seen on the bus', ...seenPacks.map((p) => `${p.address} — ${p.model}, ${p.serial}`)]);
+    seen.push(`jkbms-request dialog: pack picker offers ${requestPicks.join(' / ')}`);
     await shot('05-request-dialog');
     await closeTray('#node-dialog-cancel');
   });

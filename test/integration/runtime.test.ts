@@ -71,6 +71,12 @@ describe('runtime: packed tarball in a real Node-RED', function () {
     assert.equal(packs.deployed, false);
   });
 
+  it('serves the editor\'s shared script from the package\'s resources/ folder', async () => {
+    const script = await red.api.get<string>(`/resources/${MODULE}/editor.js`);
+    assert.equal(typeof script, 'string');
+    assert.match(script, /window\.JKBMS = \{/);
+  });
+
   for (const name of OUR_EXAMPLES) {
     it(`example "${name}" deployed against the simulator produces decoded messages`, async () => {
       const example = await red.api.get<FlowNode[]>(`/library/examples/flows/${MODULE}/${encodeURIComponent(name)}`);

@@ -108,6 +108,20 @@ describe('jkbms-write in a real Node-RED and headless Chromium', function () {
     await page.check('#node-input-allowProtection');
     assert.equal(await page.isVisible('#jkbms-write-tip-protection'), true, 'ticking protection shows its warning');
     await page.screenshot({ path: join(SHOTS, 'write-dialog.png') });
+    // the pack picker (the shared editor script): "all", then the packs the bus has identified
+    assert.equal(await page.evaluate(() => typeof (window as any).JKBMS?.packPicker), 'function', 'window.JKBMS is loaded');
+    const busOfExample = example.find((n) => n.type === 'jkbms-bus')!.id;
+    const identified = await until(async () => {
+      const { packs } = await red.api.get<PacksReply>(`/jkbms/packs?bus=${busOfExample}`);
+      return packs.length === 2 && packs.every((x) => x.serial) ? packs : null;
+    }, 30_000, 'packs 1 and 2 identified', 200);
+    assert.deepEqual(identified.map((x) => [x.address, x.serial]), [[1, sim.pack(1).serialNumber], [2, sim.pack(2).serialNumber]]);
+    await page.click('#jkbms-write-pick');
+    await page.waitForSelector('.ui-autocomplete:visible li', { timeout: 10_000 });
+    assert.deepEqual(await page.locator('.ui-autocomplete:visible li').allTextContents(), [
+      'all — every pack online on the bus',
+      ...identified.map((x) => `${x.address} — ${x.model}, ${x.serial}`),
+    ]);
     await page.fill('#node-input-address', '16');
     await page.press('#node-input-address', 'Tab');
     await page.waitForTimeout(300);

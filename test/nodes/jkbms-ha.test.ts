@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import type * as sinon from 'sinon';
 import helper = require('node-red-node-test-helper');
+import busNode = require('../../src/nodes/jkbms-bus');
 import haNode = require('../../src/nodes/jkbms-ha');
-import { availability, BUS_ID, bms, info, live, msg, SERIAL } from '../unit/ha-fixtures';
+import { availability, BUS_ID, bankMsg, bankPayload, bms, info, live, msg, SERIAL } from '../unit/ha-fixtures';
 
 helper.init(require.resolve('node-red'));
 
@@ -292,5 +293,89 @@ describe('jkbms-ha node', () => {
     await feed(n, msg(live()));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(got.length, 0);
+  });
+
+  describe('with a jkbms-bank node routed in', () => {
+    const BANK = `jkbms_bank_${BUS_ID}`;
+    /** A jkbms-bus config node (never started: no node uses it) whose name the bank messages carry. */
+    const bus = (id: string, name: string) => ({
+      id, type: 'jkbms-bus', name, transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
+      responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false,
+    });
+
+    async function loadWithBus(buses = [bus(BUS_ID, 'bus1')], haConfig: Record<string, unknown> = {}) {
+      await helper.load([busNode, haNode], [...flow(haConfig), ...buses]);
+      const n = helper.getNode(HA) as AnyNode;
+      const got = collect('out');
+      const caught = collect('caught');
+      await until(() => got.length === 1);
+      return { n, got, caught };
+    }
+
+    it('publishes the bank device: retained configs, online, then its JSON state; status "bank: 1"', async () => {
+      const { n, got, caught } = await loadWithBus();
+      await feed(n, bankMsg());
+      await until(() => got.length === 1 + 1 + 22 + 2);
+      const o = outs(got).slice(1);
+      assert.deepEqual([o[0]!.topic, o[0]!.payload], ['jkbms/bridge/availability', 'online']);
+      const cfg = o.filter((m) => m.topic.endsWith('/config'));
+      assert.equal(cfg.length, 22);
+      assert.ok(cfg.every((m) => m.retain && m.qos === 1 && new RegExp(`^homeassistant/(sensor|binary_sensor)/${BANK}_[a-z_]+/config$`).test(m.topic)));
+      const soc = JSON.parse(cfg.find((m) => m.topic === `homeassistant/sensor/${BANK}_soc/config`)!.payload) as Record<string, unknown>;
+      assert.deepEqual(soc.device, { identifiers: [BANK], name: 'JK-PB Bank bus1', manufacturer: 'Jikong', model: 'JK-PB bank' });
+      assert.deepEqual(soc.availability, [{ topic: 'jkbms/bus1/bank/availability' }, { topic: 'jkbms/bridge/availability' }]);
+      assert.deepEqual([o.at(-2)!.topic, o.at(-2)!.payload, o.at(-2)!.retain], ['jkbms/bus1/bank/availability', 'online', true]);
+      assert.deepEqual([o.at(-1)!.topic, o.at(-1)!.retain], ['jkbms/bus1/bank/state', false]);
+      const state = JSON.parse(o.at(-1)!.payload) as Record<string, any>;
+      assert.equal(state.soc, 68.95);
+      assert.deepEqual(state.attributes.cell_min, { pack: 2, cell: 7 });
+      assert.deepEqual((n.status as unknown as sinon.SinonSpy).lastCall.args[0], { fill: 'green', shape: 'dot', text: 'jkbms-ha.status.banks' });
+
+      // No pack counted: offline (retained), yellow status.
+      got.length = 0;
+      await feed(n, bankMsg(bankPayload({ one: false, two: false })));
+      await until(() => got.length === 2);
+      assert.deepEqual(outs(got).map((m) => [m.topic, m.topic.endsWith('/state') ? 'state' : m.payload]), [
+        ['jkbms/bus1/bank/availability', 'offline'],
+        ['jkbms/bus1/bank/state', 'state'],
+      ]);
+      assert.deepEqual((n.status as unknown as sinon.SinonSpy).lastCall.args[0], { fill: 'yellow', shape: 'dot', text: 'jkbms-ha.status.banks-offline' });
+
+      // remove {bank: true}: every bank config deleted, offline.
+      got.length = 0;
+      await feed(n, { payload: { command: 'remove', bank: true } });
+      await until(() => got.length === 23);
+      assert.deepEqual(outs(got).slice(0, 22).map((m) => [m.topic, m.payload]), cfg.map((m) => [m.topic, '']));
+      assert.deepEqual(caught, []);
+    });
+
+    it('a bank message naming a bus that is not deployed, or two buses of that name, reaches a Catch node and publishes nothing', async () => {
+      const { n, got, caught } = await loadWithBus([bus(BUS_ID, 'bus1'), bus('b2', 'bus2'), bus('b3', 'bus2')]);
+      await feed(n, bankMsg(bankPayload(), 'attic'));
+      await feed(n, bankMsg(bankPayload(), 'bus2'));
+      await until(() => caught.length === 2);
+      assert.deepEqual(
+        caught.map((m) => (m as { error: { message: string } }).error.message),
+        ['Error: jkbms-ha.errors.unknown-bus', 'Error: jkbms-ha.errors.unknown-bus'],
+      );
+      const bad = bankPayload();
+      (bad as unknown as Record<string, unknown>).soc = 'full';
+      await feed(n, bankMsg(bad));
+      await until(() => caught.length === 3);
+      assert.equal((caught[2] as { error: { message: string } }).error.message, 'Error: jkbms-ha.errors.bad-field');
+      assert.equal(got.length, 1); // only the start message
+      await feed(n, bankMsg());
+      await until(() => got.length === 1 + 25);
+    });
+
+    it('packs and the bank side by side: status "packs: 1, bank: 1"; HA\'s birth message re-announces both', async () => {
+      const { n, got } = await loadWithBus();
+      await feed(n, msg(live(), bms(2, true)), bankMsg());
+      await until(() => outs(got).some((m) => m.topic === 'jkbms/bus1/bank/state'));
+      assert.deepEqual((n.status as unknown as sinon.SinonSpy).lastCall.args[0], { fill: 'green', shape: 'dot', text: 'jkbms-ha.status.packs, jkbms-ha.status.banks' });
+      got.length = 0;
+      await feed(n, { topic: 'homeassistant/status', payload: 'online' });
+      await until(() => outs(got).filter((m) => m.topic.endsWith('/config')).length === 98 + 22);
+    });
   });
 });

@@ -20,6 +20,7 @@ import { FakeClock } from '../../src/bus/clock';
 import { BusEngine } from '../../src/bus/engine';
 import { BusSimulator, type TransmitEvent } from '../../src/sim';
 import { busFactories, type BusFactories } from '../../src/nodes/lib/bus';
+import bankNode = require('../../src/nodes/jkbms-bank');
 import busNode = require('../../src/nodes/jkbms-bus');
 import packNode = require('../../src/nodes/jkbms');
 import haNode = require('../../src/nodes/jkbms-ha');
@@ -116,7 +117,7 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     await c.subscribeAsync(['homeassistant/#', 'jkbms/#'], { qos: 1 });
     got = { haOut: [], results: [], writeErrors: [], haErrors: [] };
     if (flowNodes) {
-      await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode, commentNode], flowNodes);
+      await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode, commentNode, bankNode], flowNodes);
     } else {
       await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode], flow(port, allowWrites));
       for (const id of ['haOut', 'results']) helper.getNode(id).on('input', (m: Msg) => got[id]!.push(m));
@@ -262,5 +263,10 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     await until(() => errors.length === 1, 'the refusal');
     assert.match(errors[0]!.error.message, /balanceTriggerVoltage = 7 is out of range: valid 0\.003–1 V/);
     assert.equal(tx.filter(isWrite).length, 1);
+    // The example's jkbms-bank node makes the bank a device of its own.
+    const busId = example.find((n) => n.type === 'jkbms-bus')!.id;
+    const soc = await until(() => config(`homeassistant/sensor/jkbms_bank_${busId}_soc/config`), 'the bank device');
+    assert.deepEqual([soc.device.name, soc.state_topic], ['JK-PB Bank bus1', 'jkbms/bus1/bank/state']);
+    await until(() => hass.seen.some((m) => m.topic === 'jkbms/bus1/bank/state' && JSON.parse(m.payload).packs_online === 1), 'a bank state');
   });
 });

@@ -295,6 +295,21 @@ describe('jkbms-ha node', () => {
     assert.equal(got.length, 0);
   });
 
+  it('every message key the node uses exists in the en-US catalog', () => {
+    const catalog = require('../../src/nodes/locales/en-US/jkbms-ha.json') as { 'jkbms-ha': Record<string, Record<string, string>> };
+    const c = catalog['jkbms-ha'];
+    const used = {
+      status: ['waiting', 'packs', 'packs-offline', 'banks', 'banks-offline', 'config-error'],
+      warn: ['expire-rate', 'not-writable'],
+      errors: [
+        'unknown-input', 'bad-field', 'bad-command', 'unsupported-type', 'unknown-bus', 'bad-topic', 'bad-option',
+        'bad-command-topic', 'unknown-pack', 'controls-off', 'not-a-control', 'retained-command',
+      ],
+    };
+    for (const [section, keys] of Object.entries(used)) for (const k of keys) assert.equal(typeof c[section]![k], 'string', `${section}.${k}`);
+    assert.match(c.errors!['unknown-bus']!, /__field__/);
+  });
+
   describe('with a jkbms-bank node routed in', () => {
     const BANK = `jkbms_bank_${BUS_ID}`;
     /** A jkbms-bus config node (never started: no node uses it) whose name the bank messages carry. */

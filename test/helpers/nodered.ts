@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { sleep, until as poll } from './wait';
 
 /**
  * A real Node-RED 4 (our devDependency) with our packed tarball installed, for runtime and
@@ -351,24 +352,7 @@ async function captureDebug(port: number): Promise<DebugCapture> {
   };
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Poll `fn` until it returns a truthy value or the deadline passes. */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    }
-    await sleep(everyMs);
-  }
+/** Poll `fn` until it returns a truthy value or the deadline passes (errors thrown by `fn` count as "not yet"). */
+export function until<T>(fn: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 100): Promise<NonNullable<T>> {
+  return poll(fn, timeoutMs, what, { everyMs, retryErrors: true });
 }

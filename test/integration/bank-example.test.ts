@@ -6,6 +6,8 @@ import type { BankPayload } from '../../src/bank/types';
 import { BusSimulator, type TcpListener } from '../../src/sim';
 import bankNode = require('../../src/nodes/jkbms-bank');
 import busNode = require('../../src/nodes/jkbms-bus');
+import { collect, exampleFlow, type FlowNode } from '../helpers/flows';
+import { until } from '../helpers/wait';
 
 /**
  * The shipped example "Whole bank summary" on the simulator's TCP gateway, through the real
@@ -17,19 +19,7 @@ helper.init(require.resolve('node-red'));
 const core = (p: string) => require(`@node-red/nodes/core/${p}`);
 const coreNodes = [core('function/15-change.js'), core('function/10-switch.js'), core('function/rbe.js'), core('common/90-comment.js')];
 
-type FlowNode = { id: string; type: string } & Record<string, unknown>;
-
 const EXAMPLE = join(__dirname, '..', '..', 'examples', 'Whole bank summary.json');
-
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('example "Whole bank summary" on the simulator TCP gateway', function () {
   this.timeout(90_000);
@@ -53,20 +43,10 @@ describe('example "Whole bank summary" on the simulator TCP gateway', function (
   it('sends the bank summary, and one notification naming both packs when two raise alarms at once', async () => {
     const example = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[];
     assert.equal(example[0]!.type, 'comment', 'the example starts with a comment node');
-    const flow: FlowNode[] = [
-      { id: 'tab1', type: 'tab' },
-      ...example.map((n): FlowNode => {
-        if (n.type === 'jkbms-bus') return { ...n, transport: 'tcp', host: gw.host, port: gw.port, masterSilence: 1000 };
-        if (n.type === 'debug') return { id: n.id, type: 'helper', z: 'tab1' };
-        return { ...n, z: 'tab1' };
-      }),
-    ];
-    await helper.load([busNode, bankNode, ...coreNodes], flow);
+    await helper.load([busNode, bankNode, ...coreNodes], exampleFlow(example, { transport: 'tcp', host: gw.host, port: gw.port, masterSilence: 1000 }));
     const byName = (name: string) => example.find((n) => n.name === name)!.id;
-    const summaries: Record<string, any>[] = [];
-    const notes: Record<string, any>[] = [];
-    helper.getNode(byName('bank summary')).on('input', (m: Record<string, any>) => summaries.push(m));
-    helper.getNode(byName('notify')).on('input', (m: Record<string, any>) => notes.push(m));
+    const summaries = collect(byName('bank summary'));
+    const notes = collect(byName('notify'));
 
     // The simulated packs follow their fixed -10 A from their second 1-s step on.
     const settled = Date.now() + 1500;

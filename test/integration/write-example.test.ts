@@ -8,36 +8,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator, type TransmitEvent } from '../../src/sim';
-import { busFactories, getBus, type BusFactories } from '../../src/nodes/lib/bus';
+import { getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import requestNode = require('../../src/nodes/jkbms-request');
 import writeNode = require('../../src/nodes/jkbms-write');
+import { collect, exampleFlow, RED, restoreBusFactories, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
+import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
 const core = (p: string) => require(`@node-red/nodes/core/${p}`);
 const coreNodes = [core('common/20-inject.js'), core('common/25-catch.js'), core('common/90-comment.js')];
 
-type FlowNode = { id: string; type: string } & Record<string, unknown>;
-type Msg = Record<string, any>;
-const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
-
 const EXAMPLE = join(__dirname, '..', '..', 'examples', 'Safe writes.json');
-const isWrite = (t: TransmitEvent): boolean =>
-  t.sender.startsWith('host') && t.bytes[1] === 0x10 && t.bytes.length >= 11 && t.bytes.readUInt16BE(2) < 0x161c;
-
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const isWrite = settingsWriteFrom('host');
 
 describe('example "Safe writes" on the simulator', function () {
   this.timeout(60_000);
-  const saved: BusFactories = { ...busFactories };
   const example = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[];
   const byName = (name: string) => example.find((n) => n.name === name)!.id;
   let sim: BusSimulator;
@@ -48,18 +34,9 @@ describe('example "Safe writes" on the simulator', function () {
     tx = [];
     sim.on('transmit', (t: TransmitEvent) => tx.push(t));
     sim.start();
-    busFactories.createTransport = () => sim.createHostEndpoint();
-    const flow: FlowNode[] = [
-      { id: 'tab1', type: 'tab' },
-      ...example.map((n): FlowNode => {
-        if (n.type === 'jkbms-bus') return { ...n, allowWrites, masterSilence: 1000 };
-        if (n.type === 'debug') return { id: n.id, type: 'helper', z: 'tab1' };
-        return { ...n, z: 'tab1' };
-      }),
-    ];
-    await helper.load([busNode, writeNode, requestNode, ...coreNodes], flow);
-    const out: Record<string, Msg[]> = { confirmed: [], 'refused or failed': [], settings: [] };
-    for (const name of Object.keys(out)) helper.getNode(byName(name)).on('input', (m: Msg) => out[name]!.push(m));
+    useSimulator(sim);
+    await helper.load([busNode, writeNode, requestNode, ...coreNodes], exampleFlow(example, { allowWrites, masterSilence: 1000 }));
+    const out: Record<string, Msg[]> = Object.fromEntries(['confirmed', 'refused or failed', 'settings'].map((name) => [name, collect(byName(name))]));
     const bus = example.find((n) => n.type === 'jkbms-bus')!.id;
     await until(() => [1, 2].every((a) => getBus(RED, bus)?.engine.pack(a)?.settings), 30_000, 'packs 1 and 2 with settings');
     const click = (name: string) => (helper.getNode(byName(name)) as unknown as { receive(m: unknown): void }).receive({});
@@ -72,7 +49,7 @@ describe('example "Safe writes" on the simulator', function () {
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     await sim.stop();
   });
 

@@ -10,26 +10,12 @@ import { BusSimulator, type TcpListener, type TransmitEvent } from '../../src/si
 import { getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import writeNode = require('../../src/nodes/jkbms-write');
+import { busConfig, loadWithCatch, RED, settingsWriteFrom } from '../helpers/flows';
+import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
-type Msg = Record<string, any>;
-type FlowNode = { id: string; type: string; [k: string]: unknown };
-const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
-
-const isWrite = (t: TransmitEvent): boolean =>
-  t.sender.startsWith('tcp') && t.bytes[1] === 0x10 && t.bytes.length >= 11 && t.bytes.readUInt16BE(2) < 0x161c;
-
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const isWrite = settingsWriteFrom('tcp');
 
 describe('jkbms-write over a TCP gateway (real sockets, real clock)', function () {
   this.timeout(60_000);
@@ -52,20 +38,10 @@ describe('jkbms-write over a TCP gateway (real sockets, real clock)', function (
   });
 
   it('writes through the gateway, one pack after the other, each confirmed by read-back', async () => {
-    const flow: FlowNode[] = [
-      { id: 't1', type: 'tab' },
-      { id: 'gw1', type: 'jkbms-bus', name: 'garage', transport: 'tcp', host: '127.0.0.1', port: gw.port, mode: 'master', minGap: 100,
-        responseTimeout: 300, masterSilence: 2000, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: true },
+    const { got, errors } = await loadWithCatch([busNode, writeNode], [
+      busConfig({ id: 'gw1', name: 'garage', transport: 'tcp', host: '127.0.0.1', port: gw.port, mode: 'master', masterSilence: 2000, allowWrites: true }),
       { id: 'w1', type: 'jkbms-write', z: 't1', name: '', bus: 'gw1', address: 'all', allowProtection: false, timeout: 20_000, wires: [['out']] },
-      { id: 'out', type: 'helper', z: 't1' },
-      { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper', z: 't1' },
-    ];
-    await helper.load([busNode, writeNode, catchNode], flow);
-    const got: Msg[] = [];
-    const errors: Msg[] = [];
-    helper.getNode('out').on('input', (m: Msg) => got.push(m));
-    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
+    ]);
     const engine = () => getBus(RED, 'gw1')!.engine;
     await until(() => [1, 2].every((a) => engine().pack(a)?.settings), 20_000, 'both packs with settings');
     const node = helper.getNode('w1') as any;

@@ -2,54 +2,24 @@ import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { round } from '../../src/bank/aggregate';
 import type { BankPayload } from '../../src/bank/types';
-import { busById, busFactories, type BusFactories } from '../../src/nodes/lib/bus';
+import { busById } from '../../src/nodes/lib/bus';
 import { BusSimulator, type BusSimulatorOptions, type SimHostEndpoint } from '../../src/sim';
 import bankNode = require('../../src/nodes/jkbms-bank');
 import busNode = require('../../src/nodes/jkbms-bus');
+import { busConfig, lastStatus, loadWithCatch, outputs, ownStatuses, restoreBusFactories, useSimulator, withCatch, type FlowNode } from '../helpers/flows';
+import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
-
-type Msg = Record<string, any>;
-type FlowNode = { id: string; type: string } & Record<string, unknown>;
-type Flow = FlowNode[];
 
 const ENERGY_KEY = 'jkbms-bank-energy';
 
-function busConfig(over: Record<string, unknown> = {}): FlowNode {
-  return { id: 'bus1', type: 'jkbms-bus', name: 'house', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
-    responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over };
-}
+/** The bus of these tests is called "house". */
+const houseBus = (over: Partial<FlowNode> = {}): FlowNode => busConfig({ name: 'house', ...over });
 
 function bankConfig(over: Record<string, unknown> = {}): FlowNode {
   return { id: 'b1', type: 'jkbms-bank', z: 't1', name: '', bus: 'bus1', expected: 0, includeMaster: false, rate: 0, staleAfter: 0,
     wires: [['out']], ...over };
 }
-
-function flow(nodes: Flow): Flow {
-  return [
-    { id: 't1', type: 'tab' },
-    ...nodes,
-    { id: 'out', type: 'helper', z: 't1' },
-    { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 't1' },
-  ];
-}
-
-async function until<T>(fn: () => T, ms: number, what: string, detail?: () => unknown): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${detail ? `: ${JSON.stringify(detail())}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** test-helper spies on Node.prototype.status: one spy for every node (the bus node included). */
-const statusCalls = (node: any): Record<string, any>[] =>
-  node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
-const lastStatus = (node: any): Record<string, any> | undefined => statusCalls(node).at(-1);
 
 /** The bank figures recomputed from the per-pack lines of the same message. */
 function expectedFromPacks(p: BankPayload) {
@@ -67,45 +37,31 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
   this.timeout(60_000);
   let sim: BusSimulator;
   let endpoints: SimHostEndpoint[];
-  const saved: BusFactories = { ...busFactories };
 
   /** `prepare` runs before the simulator starts (e.g. to fix the packs' currents). */
-  async function load(nodes: Flow, simOptions: Partial<BusSimulatorOptions> = {}, prepare: (s: BusSimulator) => void = () => undefined) {
+  async function load(nodes: FlowNode[], simOptions: Partial<BusSimulatorOptions> = {}, prepare: (s: BusSimulator) => void = () => undefined) {
     sim = new BusSimulator({ packs: [1, 2, 3], seed: 11, ...simOptions });
     prepare(sim);
     sim.start();
-    await helper.load([busNode, bankNode, catchNode], flow(nodes));
-    return listen();
-  }
-
-  function listen() {
-    const got: Msg[] = [];
-    const errors: Msg[] = [];
-    helper.getNode('out').on('input', (m: Msg) => got.push(m));
-    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
-    return { got, errors };
+    endpoints = [];
+    useSimulator(sim, endpoints);
+    return loadWithCatch([busNode, bankNode], nodes);
   }
 
   beforeEach(async () => {
-    endpoints = [];
-    busFactories.createTransport = () => {
-      const t = sim.createHostEndpoint();
-      endpoints.push(t);
-      return t;
-    };
     await helper.startServer();
   });
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     await sim.stop();
     assert.deepEqual(sim.errors, []);
   });
 
   it('sums the bank and weights SOC by capacity: 280 Ah at 90 % + 100 Ah at 10 % is about 69 %, not 50 % nor 10 %', async () => {
     const { got, errors } = await load(
-      [busConfig(), bankConfig()],
+      [houseBus(), bankConfig()],
       { packs: [1, 2], packOptions: { 1: { capacityAh: 280, soc: 90 }, 2: { capacityAh: 100, soc: 10 } } },
       (s) => [1, 2].forEach((a) => s.pack(a).setCurrent(0)),
     );
@@ -136,15 +92,15 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     assert.equal(p.cellDelta, round(p.cellMax!.voltage - p.cellMin!.voltage, 3));
     assert.equal(p.alarm, false);
     const node = helper.getNode('b1') as any;
-    await until(() => lastStatus(node)?.text === '2/2 69% 0.0A', 5000, 'status with the bank figures', () => lastStatus(node));
+    await until(() => lastStatus(node)?.text === '2/2 69% 0.0A', 5000, 'status with the bank figures', { detail: () => lastStatus(node) });
     assert.deepEqual(lastStatus(node), { fill: 'green', shape: 'dot', text: '2/2 69% 0.0A' });
     assert.deepEqual(errors, []);
   });
 
   it('a pack going silent is excluded and flagged (red status), and counted again when it is back', async () => {
-    const { got, errors } = await load([busConfig(), bankConfig({ expected: 3 })]);
+    const { got, errors } = await load([houseBus(), bankConfig({ expected: 3 })]);
     const node = helper.getNode('b1') as any;
-    assert.deepEqual(statusCalls(node)[0], { fill: 'yellow', shape: 'ring', text: 'jkbms-bank.status.waiting' });
+    assert.deepEqual(ownStatuses(node)[0], { fill: 'yellow', shape: 'ring', text: 'jkbms-bank.status.waiting' });
     await until(() => got.some((x) => x.payload.packsOnline === 3), 20_000, 'three packs');
     const silencedAt = got.length;
     sim.pack(2).setSilent(true);
@@ -158,7 +114,7 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     assert.equal(two.online, false);
     assert.equal(p.current, expectedFromPacks(p).current, 'the sum leaves pack 2 out');
     assert.notEqual(p.current, round(p.packs.reduce((a, x) => a + x.current!, 0), 3), 'pack 2 would change the sum');
-    await until(() => lastStatus(node)?.fill === 'red', 5000, 'red status', () => statusCalls(node).slice(-5));
+    await until(() => lastStatus(node)?.fill === 'red', 5000, 'red status', { detail: () => ownStatuses(node).slice(-5) });
     assert.deepEqual(lastStatus(node), { fill: 'red', shape: 'ring', text: 'jkbms-bank.status.stale' });
 
     const n = got.length;
@@ -171,7 +127,7 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
   });
 
   it('with a JK master: a pack whose live data stops goes stale after "stale after" even while the bus still has it online', async () => {
-    const { got } = await load([busConfig({ mode: 'listen', offlineAfter: 60 }), bankConfig({ staleAfter: 10, includeMaster: true })], {
+    const { got } = await load([houseBus({ mode: 'listen', offlineAfter: 60 }), bankConfig({ staleAfter: 10, includeMaster: true })], {
       master: true,
     });
     await until(() => got.some((x) => x.payload.packsOnline === 4), 25_000, 'master and three packs counted');
@@ -191,12 +147,12 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
   });
 
   it('lists the alarms of two packs raised at once', async () => {
-    const { got } = await load([busConfig(), bankConfig()], {}, (s) => [1, 2, 3].forEach((a) => s.pack(a).setCurrent(0)));
+    const { got } = await load([houseBus(), bankConfig()], {}, (s) => [1, 2, 3].forEach((a) => s.pack(a).setCurrent(0)));
     await until(() => got.some((x) => x.payload.packsOnline === 3), 20_000, 'three packs');
     assert.equal(got.at(-1)!.payload.alarm, false);
     sim.pack(1).setAlarm('cellOvp');
     sim.pack(3).setAlarm('mosOtp');
-    const m = await until(() => got.find((x) => x.payload.alarms.length === 2), 20_000, 'both alarms', () => got.at(-1)?.payload.alarms);
+    const m = await until(() => got.find((x) => x.payload.alarms.length === 2), 20_000, 'both alarms', { detail: () => got.at(-1)?.payload.alarms });
     assert.equal(m.payload.alarm, true);
     assert.deepEqual(m.payload.alarms, [
       { address: 1, alarm: 'cellOvp', label: 'Cell over-voltage' },
@@ -205,29 +161,29 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
   });
 
   it('sends at most one message per "at most every" seconds', async () => {
-    const { got } = await load([busConfig(), bankConfig({ rate: 2 })]);
+    const { got } = await load([houseBus(), bankConfig({ rate: 2 })]);
     await until(() => got.length >= 4, 30_000, 'four messages');
     const ts = got.map((m) => m.payload.ts as number);
     for (let i = 1; i < ts.length; i++) assert.ok(ts[i]! - ts[i - 1]! >= 1950, `gap ${ts[i]! - ts[i - 1]!} ms`);
   });
 
   it('keeps the energy counters across redeploys and resets them on msg.resetEnergy', async () => {
-    const nodes = (name: string): Flow => [busConfig(), bankConfig({ name })];
+    const nodes = (name: string): FlowNode[] => [houseBus(), bankConfig({ name })];
     let { got, errors } = await load(nodes('A'), {}, (s) => [1, 2, 3].forEach((a) => s.pack(a).setCurrent(20)));
     await until(() => got.some((x) => x.payload.packsOnline === 3 && x.payload.energyChargedKwh > 0.0005), 30_000, 'energy counted');
     const before = (helper.getNode('b1') as any).context().get(ENERGY_KEY);
     assert.ok(before.chargedJ > 1800, `stored ${before.chargedJ} J`);
 
     // "Modified nodes" deploy: only the bank node restarts, onto the running bus.
-    await helper.setFlows(flow(nodes('B')), 'nodes');
+    await helper.setFlows(withCatch(nodes('B')), 'nodes');
     let n = got.length;
     const afterNodes = await until(() => got.slice(n).find((x) => x.payload.packsOnline === 3), 20_000, 'message after the redeploy');
     assert.ok(afterNodes.payload.energyChargedKwh >= round(before.chargedJ / 3_600_000, 6), 'continued, not restarted from 0');
 
     // Full deploy: everything restarts (new helper nodes too).
     const mid = (helper.getNode('b1') as any).context().get(ENERGY_KEY);
-    await helper.setFlows(flow(nodes('C')), 'full');
-    ({ got, errors } = listen());
+    await helper.setFlows(withCatch(nodes('C')), 'full');
+    ({ got, errors } = outputs());
     const afterFull = await until(() => got.find((x) => x.payload.packsOnline === 3), 30_000, 'message after the full redeploy');
     assert.ok(afterFull.payload.energyChargedKwh >= round(mid.chargedJ / 3_600_000, 6), 'continued after a full deploy');
 
@@ -247,11 +203,11 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
   });
 
   it('registers as a bus user (the port opens) and unregisters when removed', async () => {
-    const { got } = await load([busConfig(), bankConfig()]);
+    const { got } = await load([houseBus(), bankConfig()]);
     await until(() => got.length > 0, 20_000, 'a message');
     assert.equal(endpoints[0]!.isOpen(), true);
     assert.equal(busById('bus1')!.userCount, 1);
-    await helper.setFlows(flow([busConfig()]), 'nodes');
+    await helper.setFlows(withCatch([houseBus()]), 'nodes');
     await until(() => !busById('bus1')!.isRunning, 10_000, 'bus stopped after its last user left');
     assert.equal(busById('bus1')!.userCount, 0);
     await until(() => !endpoints[0]!.isOpen(), 10_000, 'port closed');
@@ -263,9 +219,9 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     ['stale after', { staleAfter: 'soon' }, 'bad-stale'],
   ] as const) {
     it(`refuses a bad "${what}" setting: red status, error to Catch, input refused, bus not opened`, async () => {
-      const { errors } = await load([busConfig(), bankConfig(over)]);
+      const { errors } = await load([houseBus(), bankConfig(over)]);
       const node = helper.getNode('b1') as any;
-      assert.deepEqual(statusCalls(node)[0], { fill: 'red', shape: 'dot', text: 'jkbms-bank.status.config' });
+      assert.deepEqual(ownStatuses(node)[0], { fill: 'red', shape: 'dot', text: 'jkbms-bank.status.config' });
       const e = await until(() => errors[0], 5000, 'catch');
       assert.equal(e.error.message, `jkbms-bank.errors.${key}`);
       node.receive({ payload: 1 });
@@ -277,8 +233,8 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
   }
 
   it('without a bus it reports the problem', async () => {
-    const { errors } = await load([busConfig(), bankConfig({ bus: 'nope' })]);
-    assert.deepEqual(statusCalls(helper.getNode('b1'))[0], { fill: 'red', shape: 'ring', text: 'jkbms-bank.status.no-bus' });
+    const { errors } = await load([houseBus(), bankConfig({ bus: 'nope' })]);
+    assert.deepEqual(ownStatuses(helper.getNode('b1'))[0], { fill: 'red', shape: 'ring', text: 'jkbms-bank.status.no-bus' });
     const e = await until(() => errors[0], 5000, 'catch');
     assert.equal(e.error.message, 'jkbms-bank.errors.no-bus');
   });

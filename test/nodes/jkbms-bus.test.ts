@@ -3,45 +3,26 @@ import helper from 'node-red-node-test-helper';
 import { MockBinding } from '@serialport/binding-mock';
 import { SerialTransport } from '../../src/bus/serial';
 import { BusSimulator, type SimHostEndpoint } from '../../src/sim';
-import { busFactories, getBus, type BusFactories } from '../../src/nodes/lib/bus';
+import { busFactories, getBus } from '../../src/nodes/lib/bus';
 import { portListing } from '../../src/nodes/lib/admin';
 import type { Transport } from '../../src/bus/transport';
 import busNode = require('../../src/nodes/jkbms-bus');
 import packNode = require('../../src/nodes/jkbms');
 import requestNode = require('../../src/nodes/jkbms-request');
+import { busConfig, catchNode, collect, RED, restoreBusFactories, useSimulator, type FlowNode } from '../helpers/flows';
+import { sleep, until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 const statusNode = require('@node-red/nodes/core/common/25-status.js');
 
-type Msg = Record<string, any>;
-/** A flow node as test-helper takes it. */
-type FlowNode = { id: string; type: string; z?: string; name?: string; wires?: string[][]; [k: string]: any };
-/** What getBus() needs from RED. */
-const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
-
-function bus(id: string, over: Record<string, unknown> = {}): FlowNode {
-  return { id, type: 'jkbms-bus', name: `${id} bank`, transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
-    responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over };
-}
+const bus = (id: string, over: Partial<FlowNode> = {}): FlowNode => busConfig({ id, name: `${id} bank`, ...over });
 function pack(id: string, busId: string, address: number, z = 't1'): FlowNode {
   return { id, type: 'jkbms', z, bus: busId, address, serial: '', emitLive: true, emitSettings: false, emitInfo: false,
     emitAvailability: false, rate: 'all', interval: 10, wires: [[]] };
 }
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('jkbms-bus config node (test-helper)', function () {
   this.timeout(40_000);
-  const saved: BusFactories = { ...busFactories };
   const savedDeps = portListing.deps;
   let sim: BusSimulator | null = null;
   let made: Transport[] = [];
@@ -50,11 +31,7 @@ describe('jkbms-bus config node (test-helper)', function () {
     const s = new BusSimulator({ packs, seed: 3 });
     s.start();
     sim = s;
-    busFactories.createTransport = () => {
-      const t: SimHostEndpoint = s.createHostEndpoint();
-      made.push(t);
-      return t;
-    };
+    useSimulator(s, made);
     return s;
   }
 
@@ -65,7 +42,7 @@ describe('jkbms-bus config node (test-helper)', function () {
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     portListing.deps = savedDeps;
     await sim?.stop();
     sim = null;
@@ -80,11 +57,7 @@ describe('jkbms-bus config node (test-helper)', function () {
   ];
   async function load(nodes: FlowNode[]) {
     await helper.load([busNode, packNode, requestNode, catchNode, statusNode], [...base(), ...nodes]);
-    const statuses: Msg[] = [];
-    const errors: Msg[] = [];
-    helper.getNode('stOut').on('input', (m: Msg) => statuses.push(m));
-    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
-    return { statuses, errors };
+    return { statuses: collect('stOut'), errors: collect('caught') };
   }
 
   it("passes its status to the users' Status nodes: connecting, then master N/N", async () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator } from '../../src/sim';
-import { busFactories, type BusFactories } from '../../src/nodes/lib/bus';
 import { CELL_CHART_AXIS } from '../../src/nodes/lib/cell-chart';
 import busNode = require('../../src/nodes/jkbms-bus');
 import packNode = require('../../src/nodes/jkbms');
+import { busConfig, restoreBusFactories, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
+import { until } from '../helpers/wait';
 
 /**
  * The jkbms node's "Cell chart" option (second output for a Dashboard 2.0 bar chart), with the
@@ -14,41 +15,24 @@ import packNode = require('../../src/nodes/jkbms');
 
 helper.init(require.resolve('node-red'));
 
-type Msg = Record<string, any>;
-type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: any };
-
-const BUS: FlowNode = { id: 'bus1', type: 'jkbms-bus', name: 'bank', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto',
-  minGap: 100, responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false };
-
 function pack(over: Record<string, unknown> = {}): FlowNode {
   return { id: 'p1', type: 'jkbms', z: 't1', bus: 'bus1', address: 1, serial: '', emitLive: true, emitSettings: true, emitInfo: true,
     emitAvailability: true, rate: 'all', interval: 10, cellChart: true, outputs: 2, wires: [['out'], ['chart']], ...over };
 }
 
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('jkbms node: Cell chart option (test-helper + in-process simulator)', function () {
   this.timeout(40_000);
   let sim: BusSimulator;
-  const saved: BusFactories = { ...busFactories };
   /** Everything both helpers received, in arrival order. */
   let seq: { out: 'out' | 'chart'; msg: Msg }[];
 
   async function load(node: FlowNode, bus: Partial<FlowNode> = {}) {
     sim = new BusSimulator({ packs: [1, 2], seed: 11, packOptions: { 1: { cellCount: 8 }, 2: { cellCount: 13 } } });
     sim.start();
-    busFactories.createTransport = () => sim.createHostEndpoint();
+    useSimulator(sim);
     await helper.load([busNode, packNode], [
       { id: 't1', type: 'tab' },
-      { ...BUS, ...bus },
+      busConfig(bus),
       node,
       { id: 'out', type: 'helper', z: 't1' },
       { id: 'chart', type: 'helper', z: 't1' },
@@ -65,7 +49,7 @@ describe('jkbms node: Cell chart option (test-helper + in-process simulator)', f
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     await sim.stop();
   });
 

@@ -1,55 +1,26 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator } from '../../src/sim';
-import { busFactories, getBus, type BusFactories } from '../../src/nodes/lib/bus';
+import { getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import requestNode = require('../../src/nodes/jkbms-request');
+import { busConfig, RED, loadWithCatch, ownStatuses, restoreBusFactories, useSimulator, type FlowNode } from '../helpers/flows';
+import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
-type Msg = Record<string, any>;
-const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
-type FlowNode = { id: string; type: string; z?: string; name?: string; wires?: string[][]; [k: string]: any };
-
-const bus = (over: Record<string, unknown> = {}): FlowNode => ({
-  id: 'bus1', type: 'jkbms-bus', name: 'bank', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
-  responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over });
 const req = (over: Record<string, unknown> = {}): FlowNode => ({
   id: 'r1', type: 'jkbms-request', z: 't1', bus: 'bus1', address: 'all', kind: 'info', timeout: 0, wires: [['out']], ...over });
 
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-const own = (node: any): Record<string, string>[] =>
-  node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
-
 describe('jkbms-request node (test-helper + in-process simulator)', function () {
   this.timeout(60_000);
-  const saved: BusFactories = { ...busFactories };
   let sim: BusSimulator;
 
   async function load(nodes: FlowNode[], simOpts: { packs: number[]; master?: boolean } = { packs: [1, 2, 3] }) {
     sim = new BusSimulator({ ...simOpts, seed: 11 });
     sim.start();
-    busFactories.createTransport = () => sim.createHostEndpoint();
-    await helper.load([busNode, requestNode, catchNode], [
-      { id: 't1', type: 'tab' },
-      ...nodes,
-      { id: 'out', type: 'helper', z: 't1' },
-      { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper', z: 't1' },
-    ]);
-    const got: Msg[] = [];
-    const errors: Msg[] = [];
-    helper.getNode('out').on('input', (m: Msg) => got.push(m));
-    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
+    useSimulator(sim);
+    const { got, errors } = await loadWithCatch([busNode, requestNode], nodes);
     return { got, errors, node: helper.getNode('r1') as any };
   }
   /** Wait until the bus polls every pack as master (so "all" knows them). */
@@ -64,12 +35,12 @@ describe('jkbms-request node (test-helper + in-process simulator)', function () 
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     await sim.stop();
   });
 
   it('"all" + info: one message per pack, each with the identity of its pack', async () => {
-    const { got, errors, node } = await load([bus(), req()]);
+    const { got, errors, node } = await load([busConfig(), req()]);
     await packsOnline(node, 3);
     node.receive({ payload: 1234, topic: 'ignored', keep: 'x' });
     await until(() => got.length === 3, 20_000, 'three answers');
@@ -82,14 +53,14 @@ describe('jkbms-request node (test-helper + in-process simulator)', function () 
       assert.equal(m.frame.source, 'poll');
     }
     assert.equal(new Set(got.map((m) => m._msgid)).size, 1, 'same message id: clones of one request');
-    const st = own(node);
+    const st = ownStatuses(node);
     assert.deepEqual(st.find((s) => s.fill === 'yellow'), { fill: 'yellow', shape: 'dot', text: 'jkbms-request.status.waiting' });
     assert.deepEqual(st.at(-1), { fill: 'green', shape: 'dot', text: 'jkbms-request.status.ok' });
     assert.deepEqual(errors, []);
   });
 
   it('msg.payload {address, kind} overrides the node defaults', async () => {
-    const { got, node } = await load([bus(), req()]);
+    const { got, node } = await load([busConfig(), req()]);
     await packsOnline(node, 3);
     node.receive({ payload: { address: 2, kind: 'settings' } });
     const m = await until(() => got[0], 15_000, 'answer');
@@ -99,7 +70,7 @@ describe('jkbms-request node (test-helper + in-process simulator)', function () 
   });
 
   it('bad address or kind in msg.payload: clear error to Catch, message kept', async () => {
-    const { got, errors, node } = await load([bus(), req()]);
+    const { got, errors, node } = await load([busConfig(), req()]);
     node.receive({ payload: { address: 16 } });
     node.receive({ payload: { kind: 'cells' } });
     await until(() => errors.length === 2, 5000, 'two errors');
@@ -109,28 +80,28 @@ describe('jkbms-request node (test-helper + in-process simulator)', function () 
   });
 
   it('a silent pack times out: red ring and an error naming the pack and the bus', async () => {
-    const { errors, node } = await load([bus(), req({ address: 2, kind: 'live', timeout: 1500 })]);
+    const { errors, node } = await load([busConfig(), req({ address: 2, kind: 'live', timeout: 1500 })]);
     await packsOnline(node, 3);
     sim.pack(2).setSilent(true);
     node.receive({ payload: '' });
     const e = await until(() => errors[0], 15_000, 'timeout error');
     assert.match(e.error.message, /live request to pack 2 on bus "bank" failed: .*did not answer in time/);
-    assert.deepEqual(own(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-request.status.timeout' });
+    assert.deepEqual(ownStatuses(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-request.status.timeout' });
   });
 
   it('listen mode: refused with a text that says to change the mode', async () => {
-    const { errors, node } = await load([bus({ mode: 'listen' }), req({ address: 1 })]);
+    const { errors, node } = await load([busConfig({ mode: 'listen' }), req({ address: 1 })]);
     await new Promise((r) => setTimeout(r, 300));
     node.receive({ payload: '' });
     const e = await until(() => errors[0], 5000, 'error');
     assert.match(e.error.message, /listen mode/);
     assert.match(e.error.message, /set its Mode to "auto" or "master"/);
-    assert.deepEqual(own(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-request.status.failed' });
+    assert.deepEqual(ownStatuses(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-request.status.failed' });
   });
 
   it('sniff mode: device info through the JK master\'s quiet gap', async function () {
     this.timeout(90_000);
-    const { got, errors, node } = await load([bus({ masterSilence: 2000 }), req({ address: 1, kind: 'info' })], { packs: [1, 2], master: true });
+    const { got, errors, node } = await load([busConfig({ masterSilence: 2000 }), req({ address: 1, kind: 'info' })], { packs: [1, 2], master: true });
     await until(() => getBus(RED, 'bus1')?.engine.status().role === 'sniffing' && getBus(RED, 'bus1')?.engine.pack(1)?.online, 30_000, 'sniffing');
     node.receive({ payload: '' });
     const m = await until(() => got[0] ?? (errors[0] ? { error: errors[0].error } : null), 60_000, 'answer');

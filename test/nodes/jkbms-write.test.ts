@@ -13,35 +13,25 @@ import { BusEngine } from '../../src/bus/engine';
 import { encodeWrite } from '../../src/protocol/encode';
 import { findSetting, SETTINGS } from '../../src/protocol/settings';
 import { BusSimulator, type SimPackOptions, type TransmitEvent } from '../../src/sim';
-import { busFactories, getBus, type BusFactories } from '../../src/nodes/lib/bus';
+import { busFactories, getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import writeNode = require('../../src/nodes/jkbms-write');
+import { busConfig, loadWithCatch, ownStatuses, RED, restoreBusFactories, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
 
 helper.init(require.resolve('node-red'));
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
-type Msg = Record<string, any>;
-type FlowNode = { id: string; type: string; [k: string]: unknown };
-const RED = { nodes: { getNode: (id: string) => helper.getNode(id) } } as any;
-
-const busDef = (over: Record<string, unknown> = {}): FlowNode => ({
-  id: 'bus1', type: 'jkbms-bus', name: 'bank', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'master', minGap: 100,
-  responseTimeout: 300, masterSilence: 2000, settingsInterval: 30, infoInterval: 3600, offlineAfter: 5, allowWrites: true, ...over });
+const busDef = (over: Partial<FlowNode> = {}): FlowNode =>
+  busConfig({ mode: 'master', masterSilence: 2000, offlineAfter: 5, allowWrites: true, ...over });
 const writeDef = (over: Record<string, unknown> = {}): FlowNode => ({
   id: 'w1', type: 'jkbms-write', z: 't1', name: '', bus: 'bus1', address: 1, allowProtection: false, timeout: 0, wires: [['out']], ...over });
 
-/** Host transmissions that are settings writes (function 0x10 below the 0x161C..0x1620 triggers). */
-const isWrite = (t: TransmitEvent): boolean =>
-  t.sender.startsWith('host') && t.bytes[1] === 0x10 && t.bytes.length >= 11 && t.bytes.readUInt16BE(2) < 0x161c;
-
-const own = (node: any): Record<string, string>[] =>
-  node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
+/** Host transmissions that are settings writes. */
+const isWrite = settingsWriteFrom('host');
 
 const yieldToNodeRed = () => new Promise<void>((r) => setImmediate(r));
 
 describe('jkbms-write node (test-helper + simulator on a fake clock)', function () {
   this.timeout(60_000);
-  const saved: BusFactories = { ...busFactories };
   let clock: FakeClock;
   let sim: BusSimulator;
   let tx: TransmitEvent[];
@@ -72,19 +62,9 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     tx = [];
     sim.on('transmit', (t: TransmitEvent) => tx.push(t));
     sim.start();
-    busFactories.createTransport = () => sim.createHostEndpoint();
+    useSimulator(sim);
     busFactories.createEngine = (transport, options, deps) => new BusEngine(transport, options, { ...deps, clock });
-    await helper.load([busNode, writeNode, catchNode], [
-      { id: 't1', type: 'tab' },
-      ...nodes,
-      { id: 'out', type: 'helper', z: 't1' },
-      { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper', z: 't1' },
-    ]);
-    const got: Msg[] = [];
-    const errors: Msg[] = [];
-    helper.getNode('out').on('input', (m: Msg) => got.push(m));
-    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
+    const { got, errors } = await loadWithCatch([busNode, writeNode], nodes);
     await yieldToNodeRed();
     return { got, errors, node: helper.getNode('w1') as any };
   }
@@ -109,7 +89,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     await sim.stop();
   });
 
@@ -129,7 +109,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     assert.equal(sim.pack(1).settings().maxBalanceCurrent, 1.5);
     // Exactly one write on the wire: 13 bytes, 1500 mA to register 0x1048.
     assert.deepEqual(tx.filter(isWrite).map((t) => t.bytes.toString('hex')), [encodeWrite(1, 0x1048, 2, 1500).toString('hex')]);
-    const st = own(node);
+    const st = ownStatuses(node);
     assert.deepEqual(st.find((s) => s.fill === 'yellow'), { fill: 'yellow', shape: 'dot', text: 'jkbms-write.status.writing' });
     assert.deepEqual(st.at(-1), { fill: 'green', shape: 'dot', text: 'maxBalanceCurrent=1.5 ✓' });
   });
@@ -183,7 +163,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     assert.equal(sim.pack(2).settings().chargingEnabled, false);
     assert.equal(sim.pack(3).settings().balancingEnabled, false);
     assert.equal(sim.pack(1).settings().chargingFloatMode, false);
-    assert.equal(own(node).at(-1)!.text, 'dischargingEnabled=on ✓');
+    assert.equal(ownStatuses(node).at(-1)!.text, 'dischargingEnabled=on ✓');
   });
 
   it('refuses bad requests with a clear error and sends nothing on the wire', async () => {
@@ -215,7 +195,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     });
     assert.deepEqual(got, []);
     assert.deepEqual(tx.filter(isWrite), [], 'nothing on the wire');
-    assert.deepEqual(own(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-write.status.refused' });
+    assert.deepEqual(ownStatuses(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-write.status.refused' });
   });
 
   it('protection settings are written when the node allows them', async () => {
@@ -230,7 +210,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
   it('writes off: grey ring at start, refused with a text that says where to enable them', async () => {
     const { got, errors, node } = await load([busDef({ allowWrites: false }), writeDef()]);
     await ready();
-    assert.deepEqual(own(node)[0], { fill: 'grey', shape: 'ring', text: 'jkbms-write.status.writes-off' });
+    assert.deepEqual(ownStatuses(node)[0], { fill: 'grey', shape: 'ring', text: 'jkbms-write.status.writes-off' });
     node.receive({ payload: { charging: false } });
     await until(() => errors[0], 2_000, 'error');
     await run(2_000);
@@ -244,7 +224,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
   it('listen mode: grey ring, refused, nothing transmitted at all', async () => {
     const { got, errors, node } = await load([busDef({ mode: 'listen' }), writeDef()], { packs: [1, 2], master: true });
     await until(() => engine().pack(1)?.online, 30_000, 'pack 1 heard');
-    assert.deepEqual(own(node)[0], { fill: 'grey', shape: 'ring', text: 'jkbms-write.status.listen' });
+    assert.deepEqual(ownStatuses(node)[0], { fill: 'grey', shape: 'ring', text: 'jkbms-write.status.listen' });
     node.receive({ payload: { charging: false } });
     await until(() => errors[0], 2_000, 'error');
     await run(5_000);
@@ -307,7 +287,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     );
     assert.equal(sim.pack(1).settings().maxChargeCurrent, 25);
     assert.equal(tx.filter(isWrite).length, 1);
-    assert.deepEqual(own(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-write.status.failed' });
+    assert.deepEqual(ownStatuses(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-write.status.failed' });
   });
 
   it('a pack that acknowledges but ignores the write: read-back mismatch reported', async () => {
@@ -382,7 +362,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     const reg = findSetting('maxDischargeCurrent')!.register;
     assert.ok(at(1, reg) < at(2, reg) && at(2, reg) < at(3, reg));
     assert.ok(host.findIndex((t, i) => i > at(1, reg) && t.bytes[0] === 1 && t.bytes.readUInt16BE(2) === 0x161e) < at(2, reg));
-    assert.deepEqual(own(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-write.status.failed-some' });
+    assert.deepEqual(ownStatuses(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-write.status.failed-some' });
   });
 
   it('"all" with every pack confirming: green status and no error', async () => {
@@ -393,7 +373,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     await run(500);
     assert.deepEqual(errors, []);
     assert.deepEqual(got.map((m) => [m.payload.address, m.payload.ok, m.payload.after]), [[1, true, 0.01], [2, true, 0.01]]);
-    assert.deepEqual(own(node).at(-1), { fill: 'green', shape: 'dot', text: 'balanceTriggerVoltage=0.01 ✓ 2/2' });
+    assert.deepEqual(ownStatuses(node).at(-1), { fill: 'green', shape: 'dot', text: 'balanceTriggerVoltage=0.01 ✓ 2/2' });
   });
 
   it('timeout: reported when no confirmation comes in time; the next write waits for the engine', async () => {
@@ -420,7 +400,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     const { errors, node } = await load([busDef(), writeDef({ address: 'seven' })]);
     await until(() => errors[0], 1_000, 'config error');
     assert.equal(errors[0]!.error.message, 'jkbms-write.errors.bad-address');
-    assert.deepEqual(own(node)[0], { fill: 'red', shape: 'dot', text: 'jkbms-write.status.config' });
+    assert.deepEqual(ownStatuses(node)[0], { fill: 'red', shape: 'dot', text: 'jkbms-write.status.config' });
     node.receive({ payload: { charging: false } });
     await until(() => errors[1], 1_000, 'input refused');
     assert.deepEqual(tx.filter(isWrite), []);

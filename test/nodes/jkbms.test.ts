@@ -1,80 +1,39 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator, type SimHostEndpoint } from '../../src/sim';
-import { busFactories, type BusFactories } from '../../src/nodes/lib/bus';
 import { liveSummary } from '../../src/nodes/lib/message';
 import busNode = require('../../src/nodes/jkbms-bus');
 import packNode = require('../../src/nodes/jkbms');
+import { busConfig, lastStatus, loadWithCatch, ownStatuses, restoreBusFactories, useSimulator, type FlowNode } from '../helpers/flows';
+import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
-
-type Msg = Record<string, any>;
-/** A flow node as test-helper takes it. */
-type FlowNode = { id: string; type: string; z?: string; name?: string; wires?: string[][]; [k: string]: any };
-
-export function busConfig(over: Record<string, unknown> = {}): FlowNode {
-  return { id: 'bus1', type: 'jkbms-bus', name: 'bank', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
-    responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false, ...over };
-}
 
 function packConfig(over: Record<string, unknown> = {}): FlowNode {
   return { id: 'p1', type: 'jkbms', z: 't1', bus: 'bus1', address: 1, serial: '', emitLive: true, emitSettings: true, emitInfo: true,
     emitAvailability: true, rate: 'all', interval: 10, wires: [['out']], ...over };
 }
 
-/** Status calls made by this node (test-helper's spies are shared by all nodes). */
-function statuses(node: any): Record<string, string>[] {
-  return node.status.getCalls().filter((c: any) => c.thisValue === node).map((c: any) => c.args[0]);
-}
-const lastStatus = (node: any) => statuses(node).at(-1);
-
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('jkbms node (test-helper + in-process simulator)', function () {
   this.timeout(40_000);
   let sim: BusSimulator;
   let endpoints: SimHostEndpoint[];
-  const saved: BusFactories = { ...busFactories };
 
   async function load(nodes: FlowNode[], packs = [1, 2, 3]) {
     sim = new BusSimulator({ packs, seed: 7 });
     sim.start();
-    await helper.load([busNode, packNode, catchNode], [
-      { id: 't1', type: 'tab' },
-      ...nodes,
-      { id: 'out', type: 'helper', z: 't1' },
-      { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper', z: 't1' },
-    ]);
-    const got: Msg[] = [];
-    const errors: Msg[] = [];
-    helper.getNode('out').on('input', (m: Msg) => got.push(m));
-    helper.getNode('caught').on('input', (m: Msg) => errors.push(m));
-    return { got, errors };
+    endpoints = [];
+    useSimulator(sim, endpoints);
+    return loadWithCatch([busNode, packNode], nodes);
   }
 
   beforeEach(async () => {
-    endpoints = [];
-    busFactories.createTransport = () => {
-      const t = sim.createHostEndpoint();
-      endpoints.push(t);
-      return t;
-    };
     await helper.startServer();
   });
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     await sim.stop();
   });
 
@@ -174,7 +133,7 @@ describe('jkbms node (test-helper + in-process simulator)', function () {
   it('without a bus it reports the problem and refuses input', async () => {
     const { errors } = await load([busConfig(), packConfig({ bus: 'nope' })]);
     const node = helper.getNode('p1') as any;
-    assert.deepEqual(statuses(node)[0], { fill: 'red', shape: 'ring', text: 'jkbms.status.no-bus' });
+    assert.deepEqual(ownStatuses(node)[0], { fill: 'red', shape: 'ring', text: 'jkbms.status.no-bus' });
     const e = await until(() => errors[0], 5000, 'catch');
     assert.equal(e.error.message, 'jkbms.errors.no-bus');
     node.receive({ payload: 'live' });

@@ -9,11 +9,12 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import helper = require('node-red-node-test-helper');
 import { round } from '../../src/bank/aggregate';
-import { busFactories, type BusFactories } from '../../src/nodes/lib/bus';
 import { BusSimulator } from '../../src/sim';
 import bankNode = require('../../src/nodes/jkbms-bank');
 import busNode = require('../../src/nodes/jkbms-bus');
 import haNode = require('../../src/nodes/jkbms-ha');
+import { busConfig, restoreBusFactories, useSimulator } from '../helpers/flows';
+import { until } from '../helpers/wait';
 import { checkConfig } from '../unit/ha-rules';
 
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
@@ -38,16 +39,6 @@ interface Seen {
   retain: boolean;
 }
 
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function client(port: number, topics: string[]): Promise<{ c: MqttClient; seen: Seen[] }> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
   const seen: Seen[] = [];
@@ -59,10 +50,7 @@ async function client(port: number, topics: string[]): Promise<{ c: MqttClient; 
 function flow(port: number) {
   return [
     { id: 't1', type: 'tab' },
-    {
-      id: BUS_ID, type: 'jkbms-bus', name: 'bus1', transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
-      responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false,
-    },
+    busConfig({ id: BUS_ID, name: 'bus1' }),
     // Stale after 3 s: a silent pack leaves the bank figures long before the bus calls it offline (30 s).
     { id: 'bank1', type: 'jkbms-bank', z: 't1', name: '', bus: BUS_ID, expected: 2, includeMaster: false, rate: 0, staleAfter: 3, wires: [['ha1']] },
     { id: 'in1', type: 'mqtt in', z: 't1', broker: 'b1', topic: 'homeassistant/status', qos: '1', datatype: 'utf8', nl: false, rap: false, rh: 0, inputs: 0, wires: [['ha1']] },
@@ -80,7 +68,6 @@ function flow(port: number) {
 
 describe('jkbms-bank → jkbms-ha → MQTT: the bank device (simulator, aedes, core mqtt nodes)', function () {
   this.timeout(90_000);
-  const saved: BusFactories = { ...busFactories };
   let broker: AedesBroker;
   let server: Server;
   let port: number;
@@ -98,7 +85,7 @@ describe('jkbms-bank → jkbms-ha → MQTT: the bank device (simulator, aedes, c
     sim = new BusSimulator({ packs: [1, 2], seed: 11, packOptions: { 1: { capacityAh: 280, soc: 90 }, 2: { capacityAh: 100, soc: 10 } } });
     for (const a of [1, 2]) sim.pack(a).setCurrent(0);
     sim.start();
-    busFactories.createTransport = () => sim.createHostEndpoint();
+    useSimulator(sim);
     await helper.startServer();
     await helper.load([busNode, bankNode, haNode, mqttNodes], flow(port));
     (helper.getNode('ha1') as unknown as NodeJS.EventEmitter).on('call:error', (call: unknown) => caught.push(call));
@@ -109,7 +96,7 @@ describe('jkbms-bank → jkbms-ha → MQTT: the bank device (simulator, aedes, c
     await ha?.c.endAsync();
     await helper.unload();
     await helper.stopServer();
-    Object.assign(busFactories, saved);
+    restoreBusFactories();
     await sim?.stop();
     await new Promise<void>((r) => broker.close(r));
     await new Promise<void>((r) => server.close(() => r()));

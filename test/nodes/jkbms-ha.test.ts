@@ -3,6 +3,7 @@ import type * as sinon from 'sinon';
 import helper = require('node-red-node-test-helper');
 import busNode = require('../../src/nodes/jkbms-bus');
 import haNode = require('../../src/nodes/jkbms-ha');
+import { busConfig } from '../helpers/flows';
 import { availability, BUS_ID, bankMsg, bankPayload, bms, info, live, msg, SERIAL } from '../unit/ha-fixtures';
 
 helper.init(require.resolve('node-red'));
@@ -313,10 +314,7 @@ describe('jkbms-ha node', () => {
   describe('with a jkbms-bank node routed in', () => {
     const BANK = `jkbms_bank_${BUS_ID}`;
     /** A jkbms-bus config node (never started: no node uses it) whose name the bank messages carry. */
-    const bus = (id: string, name: string) => ({
-      id, type: 'jkbms-bus', name, transport: 'serial', path: '/dev/ttyJK', baud: 115200, mode: 'auto', minGap: 100,
-      responseTimeout: 300, masterSilence: 500, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false,
-    });
+    const bus = (id: string, name: string) => busConfig({ id, name });
 
     async function loadWithBus(buses = [bus(BUS_ID, 'bus1')], haConfig: Record<string, unknown> = {}) {
       await helper.load([busNode, haNode], [...flow(haConfig), ...buses]);

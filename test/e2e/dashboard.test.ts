@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BusSimulator, type TcpListener } from '../../src/sim';
+import { launchChromium, pageCollectingErrors } from '../helpers/browser';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
 
@@ -105,17 +106,8 @@ describe('dashboard: example "Dashboard 2.0 - battery bank" in headless Chromium
     flow = prepare(JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[], gw);
     await red.api.deploy(flow);
 
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-    });
+    browser = await launchChromium();
+    page = await pageCollectingErrors(browser, pageErrors, { width: 1400, height: 1000 });
     await page.addInitScript(() => {
       (window as unknown as { Cypress: object }).Cypress = {};
     });

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { PacksReply } from '../../src/nodes/lib/admin';
 import { BusSimulator, type TcpListener } from '../../src/sim';
+import { launchChromium, openEditor, pageCollectingErrors, screenshotIfFailed, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
 
@@ -33,13 +34,7 @@ describe('editor in headless Chromium', function () {
     seen.push(`screenshot ${name}.png`);
   };
   /** Visible text and placeholders of the open edit tray. */
-  const trayText = () =>
-    page.evaluate(() => {
-      const tray = document.querySelector('.red-ui-tray:last-of-type') as HTMLElement | null;
-      if (!tray) return '';
-      const ph = Array.from(tray.querySelectorAll('input[placeholder]')).map((i) => (i as HTMLInputElement).placeholder);
-      return `${tray.innerText}\n${ph.join('\n')}`;
-    });
+  const trayText = () => trayTextOf(page, { placeholders: true });
   const closeTray = async (cancel: string) => {
     await page.click(cancel);
     await page.waitForTimeout(400);
@@ -52,25 +47,12 @@ describe('editor in headless Chromium', function () {
     sim.start();
     gw = await sim.listenTcp(0, '127.0.0.1');
     red = await startNodeRed();
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-    });
-    await page.goto(red.url, { waitUntil: 'domcontentloaded' });
-    await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('jkbms'), null, { timeout: 60_000 });
-    await page.waitForTimeout(1000);
+    browser = await launchChromium();
+    page = await pageCollectingErrors(browser, pageErrors);
+    await openEditor(page, red.url, 'jkbms');
   });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(SHOTS, `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
-    }
+    await screenshotIfFailed(this, page, SHOTS);
   });
   after(async () => {
     if (seen.length) console.log(`      editor test saw:\n        ${seen.join('\n        ')}`);
@@ -105,9 +87,7 @@ describe('editor in headless Chromium', function () {
 
   it('imports the demo example, deploys it against the simulator and shows a live status on the pack nodes', async () => {
     await red.api.deploy([]);
-    await page.reload({ waitUntil: 'domcontentloaded' });
-    await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('jkbms'), null, { timeout: 60_000 });
-    await page.waitForTimeout(1000);
+    await openEditor(page, red.url, 'jkbms');
     const example = await red.api.get<Record<string, unknown>[]>(`/library/examples/flows/${MODULE}/${encodeURIComponent('05 Demo (simulator)')}`);
     const flow = example.map((n) => (n.type === 'jkbms-bus' ? { ...n, host: gw.host, port: gw.port } : n));
     const imported = await page.evaluate((f) => {

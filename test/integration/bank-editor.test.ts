@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BusSimulator, type TcpListener } from '../../src/sim';
+import { launchChromium, openEditor, pageCollectingErrors, screenshotIfFailed, trayText } from '../helpers/browser';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
 
@@ -42,25 +43,12 @@ describe('jkbms-bank in the editor (headless Chromium)', function () {
       tab,
       ...example.map((n) => (n.type === 'jkbms-bus' ? { ...n, transport: 'tcp', host: gw.host, port: gw.port, masterSilence: 1000 } : { ...n, z: tab.id })),
     ]);
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-    });
-    await page.goto(red.url, { waitUntil: 'domcontentloaded' });
-    await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('jkbms-bank'), null, { timeout: 60_000 });
-    await page.waitForTimeout(1000);
+    browser = await launchChromium();
+    page = await pageCollectingErrors(browser, pageErrors);
+    await openEditor(page, red.url, 'jkbms-bank');
   });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await page.screenshot({ path: join(SHOTS, `failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
-    }
+    await screenshotIfFailed(this, page, SHOTS);
   });
   after(async () => {
     await browser?.close();
@@ -98,7 +86,7 @@ describe('jkbms-bank in the editor (headless Chromium)', function () {
     for (const f of ['bus', 'expected', 'includeMaster', 'rate', 'staleAfter', 'name']) {
       assert.equal(await page.locator(`#node-input-${f}`).count(), 1, `field ${f}`);
     }
-    const text = await page.evaluate(() => (document.querySelector('.red-ui-tray:last-of-type') as HTMLElement).innerText);
+    const text = await trayText(page);
     assert.doesNotMatch(text, RAW_KEY);
     assert.match(text, /Stale after/);
     assert.equal(await page.inputValue('#node-input-rate'), '5');

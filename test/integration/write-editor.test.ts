@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { SETTINGS } from '../../src/protocol/settings';
 import { BusSimulator, type TcpListener } from '../../src/sim';
 import type { PacksReply } from '../../src/nodes/lib/admin';
+import { launchChromium, openEditor, pageCollectingErrors, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
 
@@ -36,17 +37,9 @@ describe('jkbms-write in a real Node-RED and headless Chromium', function () {
     { id: 'tabw1', type: 'tab', label: 'Safe writes' },
     ...example.map((n) => (n.type === 'jkbms-bus' ? { ...n, transport: 'tcp', host: gw.host, port: gw.port, allowWrites, masterSilence: 1000 } : { ...n, z: 'tabw1' })),
   ];
-  const trayText = () =>
-    page.evaluate(() => {
-      const tray = document.querySelector('.red-ui-tray:last-of-type') as HTMLElement | null;
-      return tray ? tray.innerText : '';
-    });
+  const trayText = () => trayTextOf(page);
   const statusOf = (id: string) => page.evaluate((i) => document.querySelector(`[id="${i}"] .red-ui-flow-node-status-label`)?.textContent ?? '', id);
-  async function reload(): Promise<void> {
-    await page.goto(red.url, { waitUntil: 'domcontentloaded' });
-    await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('jkbms-write'), null, { timeout: 60_000 });
-    await page.waitForTimeout(800);
-  }
+  const reload = () => openEditor(page, red.url, 'jkbms-write', 800);
 
   before(async function () {
     requireTool(this, 'chromium');
@@ -55,17 +48,8 @@ describe('jkbms-write in a real Node-RED and headless Chromium', function () {
     sim.start();
     gw = await sim.listenTcp(0, '127.0.0.1');
     red = await startNodeRed();
-    const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/favicon|Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-    });
+    browser = await launchChromium();
+    page = await pageCollectingErrors(browser, pageErrors);
     await reload();
   });
   after(async () => {

@@ -227,10 +227,16 @@ function checkBank(p: Obj): BankSummary {
   };
 }
 
-/** A bank message: its bus from `msg.topic` ("<bus name>/bank"), the bus id from the deployed buses. */
-function parseBank(topic: unknown, p: Obj, opts: InputOptions): HaInput {
-  if (typeof topic !== 'string' || !topic.endsWith('/bank') || topic.length === '/bank'.length) throw new HaInputError('bad-field', 'msg.topic');
+/**
+ * A bank message: its bus from `msg.bms` ({bus, busId}, set by jkbms-bank), else from `msg.topic`
+ * ("<bus name>/bank") with the id looked up among the deployed buses.
+ */
+function parseBank(topic: unknown, bms: unknown, p: Obj, opts: InputOptions): HaInput {
   const summary = checkBank(p);
+  if (isObj(bms) && typeof bms.bus === 'string' && typeof bms.busId === 'string' && bms.busId !== '') {
+    return { kind: 'bank', bank: { bus: bms.bus, busId: bms.busId }, summary };
+  }
+  if (typeof topic !== 'string' || !topic.endsWith('/bank') || topic.length === '/bank'.length) throw new HaInputError('bad-field', 'msg.topic');
   const bus = topic.slice(0, -'/bank'.length);
   const busId = opts.busIdOf?.(bus) ?? null;
   if (busId === null) throw new HaInputError('unknown-bus', bus);
@@ -268,7 +274,7 @@ export function parseInput(msg: { topic?: unknown; payload?: unknown; bms?: unkn
     if (p.command !== 'remove') throw new HaInputError('bad-command', 'msg.payload.command');
     return { kind: 'remove', target: checkRemove(p) };
   }
-  if (isObj(p) && p.type === 'bank') return parseBank(msg.topic, p, opts);
+  if (isObj(p) && p.type === 'bank') return parseBank(msg.topic, msg.bms, p, opts);
   if (!isObj(p) || msg.bms === undefined) throw new HaInputError('unknown-input');
   if (!['live', 'settings', 'info', 'availability'].includes(p.type as string)) throw new HaInputError('unsupported-type', 'msg.payload.type');
   const bms = checkBms(msg.bms);

@@ -14,7 +14,7 @@ import { asError } from './lib/errors';
 /**
  * `jkbms-bank`: the whole bank of one bus as one message (src/bank/types.ts). Listens to
  * every frame and online/offline change of the bus, keeps the bank's state in a BankTracker
- * (src/bank/tracker.ts) and sends `{topic: "<bus name>/bank", payload: {type: "bank", …}}`
+ * (src/bank/tracker.ts) and sends `{topic: "<bus name>/bank", payload: {type: "bank", …}, bms: {bus, busId}}`
  * on every live frame, online/offline change and stale pack, at most once per `rate`
  * seconds (the latest state wins).
  *
@@ -103,7 +103,7 @@ export = function (RED: NodeAPI): void {
     const send = (): void => {
       const payload = tracker.summary(Date.now());
       showStatus(payload);
-      node.send({ topic, payload } as NodeMessage);
+      node.send({ topic, payload, bms: { bus: handle.name, busId: handle.id } } as NodeMessage);
     };
     const throttle = new SendThrottle(realClock, rate * 1000, () => guard(send));
 
@@ -170,6 +170,7 @@ export = function (RED: NodeAPI): void {
         delete m.resetEnergy;
         m.topic = topic;
         m.payload = tracker.summary(Date.now());
+        m.bms = { bus: handle.name, busId: handle.id };
         showStatus(m.payload as BankPayload);
         sendMsg(m);
         done();

@@ -6,7 +6,7 @@ import { busById } from '../../src/nodes/lib/bus';
 import { BusSimulator, type BusSimulatorOptions, type SimHostEndpoint } from '../../src/sim';
 import bankNode = require('../../src/nodes/jkbms-bank');
 import busNode = require('../../src/nodes/jkbms-bus');
-import { busConfig, lastStatus, loadWithCatch, outputs, ownStatuses, restoreBusFactories, useSimulator, withCatch, type FlowNode } from '../helpers/flows';
+import { busConfig, lastStatus, loadWithCatch, nodeTestHooks, outputs, ownStatuses, useSimulator, withCatch, type FlowNode } from '../helpers/flows';
 import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
@@ -48,14 +48,8 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     return loadWithCatch([busNode, bankNode], nodes);
   }
 
-  beforeEach(async () => {
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
-    await sim.stop();
+  nodeTestHooks(() => sim);
+  afterEach(() => {
     assert.deepEqual(sim.errors, []);
   });
 
@@ -73,6 +67,7 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     );
     const p = m.payload as BankPayload;
     assert.equal(m.topic, 'house/bank');
+    assert.deepEqual(m.bms, { bus: 'house', busId: 'bus1' });
     assert.equal(p.type, 'bank');
     assert.equal(p.packsExpected, 2);
     assert.deepEqual(p.stale, []);
@@ -197,6 +192,7 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     bank.receive({ resetEnergy: true, keep: 7 });
     const reply = await until(() => got.slice(n).find((x) => x.keep === 7), 5000, 'reply');
     assert.equal(reply.topic, 'house/bank');
+    assert.deepEqual(reply.bms, { bus: 'house', busId: 'bus1' });
     assert.equal(reply.payload.energyChargedKwh, 0);
     assert.equal(reply.resetEnergy, undefined);
     assert.deepEqual(bank.context().get(ENERGY_KEY), { chargedJ: 0, dischargedJ: 0, lastAt: null, lastPower: null });

@@ -78,6 +78,15 @@ describe('HA node input checks', () => {
     assert.throws(() => parseInput(bankMsg(p)), (e: unknown) => e instanceof HaInputError && e.code === 'unknown-bus' && e.field === 'bus1');
   });
 
+  it('takes the bus of a bank summary from msg.bms when jkbms-bank sets it (no lookup by name)', () => {
+    const p = bankPayload();
+    const r = parseInput({ topic: 'renamed/bank', payload: p, bms: { bus: 'bus1', busId: 'b42' } }, { busIdOf: () => null });
+    assert.ok(r.kind === 'bank');
+    if (r.kind === 'bank') assert.deepEqual(r.bank, { bus: 'bus1', busId: 'b42' });
+    // An incomplete msg.bms falls back to the topic.
+    fails({ topic: 'attic/bank', payload: p, bms: { bus: 'x' } }, 'unknown-bus', 'attic');
+  });
+
   it('names the first bad field of a malformed bank summary', () => {
     const bad = (patch: Record<string, unknown>, field: string, topic = 'bus1/bank') => fails({ topic, payload: { ...bankPayload(), ...patch } }, 'bad-field', field);
     bad({}, 'msg.topic', 'bus1/summary');

@@ -8,9 +8,9 @@ import type { BusSimulator, TransmitEvent } from '../../src/sim';
  * transport is the in-process simulator, the nodes under test on tab "t1", their output into
  * helper "out" and their errors through a Catch node into helper "caught".
  *
+ *   nodeTestHooks(() => sim);                            // in describe()
  *   useSimulator(sim);                                   // in load(), after sim.start()
  *   const { got, errors } = await loadWithCatch([busNode, packNode], [busConfig(), pack]);
- *   afterEach: helper.unload(), helper.stopServer(), restoreBusFactories()
  *
  * exampleFlow() puts a shipped example into such a test, collect() listens to any helper node.
  */
@@ -93,6 +93,22 @@ export function useSimulator(sim: BusSimulator, made?: Transport[]): void {
 /** Undo useSimulator() and every other change to busFactories. */
 export function restoreBusFactories(): void {
   Object.assign(busFactories, original);
+}
+
+/**
+ * The hooks of a node test: test-helper's server for each test; after it, the flows unloaded,
+ * the server stopped, busFactories restored and the test's simulator (if any) stopped.
+ */
+export function nodeTestHooks(simulator: () => BusSimulator | null | undefined): void {
+  beforeEach(async () => {
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    restoreBusFactories();
+    await simulator()?.stop();
+  });
 }
 
 /**

@@ -12,7 +12,7 @@ import { getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import requestNode = require('../../src/nodes/jkbms-request');
 import writeNode = require('../../src/nodes/jkbms-write');
-import { collect, exampleFlow, RED, restoreBusFactories, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
+import { collect, exampleFlow, nodeTestHooks, RED, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
 import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
@@ -43,15 +43,7 @@ describe('example "Safe writes" on the simulator', function () {
     return { out, click };
   }
 
-  beforeEach(async () => {
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
-    await sim.stop();
-  });
+  nodeTestHooks(() => sim);
 
   it('starts with the comment, and as shipped writes nothing: the bus has writes off', async () => {
     assert.equal(example[0]!.type, 'comment');

@@ -9,7 +9,7 @@ import type { Transport } from '../../src/bus/transport';
 import busNode = require('../../src/nodes/jkbms-bus');
 import packNode = require('../../src/nodes/jkbms');
 import requestNode = require('../../src/nodes/jkbms-request');
-import { busConfig, catchNode, collect, RED, restoreBusFactories, useSimulator, type FlowNode } from '../helpers/flows';
+import { busConfig, catchNode, collect, nodeTestHooks, RED, useSimulator, type FlowNode } from '../helpers/flows';
 import { sleep, until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
@@ -35,16 +35,12 @@ describe('jkbms-bus config node (test-helper)', function () {
     return s;
   }
 
-  beforeEach(async () => {
+  nodeTestHooks(() => sim);
+  beforeEach(() => {
     made = [];
-    await helper.startServer();
   });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
+  afterEach(() => {
     portListing.deps = savedDeps;
-    await sim?.stop();
     sim = null;
   });
 

@@ -4,7 +4,7 @@ import { BusSimulator } from '../../src/sim';
 import { CELL_CHART_AXIS } from '../../src/nodes/lib/cell-chart';
 import busNode = require('../../src/nodes/jkbms-bus');
 import packNode = require('../../src/nodes/jkbms');
-import { busConfig, restoreBusFactories, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
+import { busConfig, nodeTestHooks, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
 import { until } from '../helpers/wait';
 
 /**
@@ -43,15 +43,7 @@ describe('jkbms node: Cell chart option (test-helper + in-process simulator)', f
   }
   const of = (o: 'out' | 'chart') => seq.filter((s) => s.out === o).map((s) => s.msg);
 
-  beforeEach(async () => {
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
-    await sim.stop();
-  });
+  nodeTestHooks(() => sim);
 
   it('sends a chart of the live message\'s cells right after each live message, and nothing with the other kinds', async () => {
     await load(pack());

@@ -4,7 +4,7 @@ import { BusSimulator } from '../../src/sim';
 import { getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import requestNode = require('../../src/nodes/jkbms-request');
-import { busConfig, RED, loadWithCatch, ownStatuses, restoreBusFactories, useSimulator, type FlowNode } from '../helpers/flows';
+import { busConfig, loadWithCatch, nodeTestHooks, ownStatuses, RED, useSimulator, type FlowNode } from '../helpers/flows';
 import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
@@ -29,15 +29,7 @@ describe('jkbms-request node (test-helper + in-process simulator)', function () 
     void node;
   }
 
-  beforeEach(async () => {
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
-    await sim.stop();
-  });
+  nodeTestHooks(() => sim);
 
   it('"all" + info: one message per pack, each with the identity of its pack', async () => {
     const { got, errors, node } = await load([busConfig(), req()]);

@@ -16,7 +16,7 @@ import { BusSimulator, type SimPackOptions, type TransmitEvent } from '../../src
 import { busFactories, getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import writeNode = require('../../src/nodes/jkbms-write');
-import { busConfig, loadWithCatch, ownStatuses, RED, restoreBusFactories, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
+import { busConfig, loadWithCatch, nodeTestHooks, ownStatuses, RED, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
 
 helper.init(require.resolve('node-red'));
 
@@ -83,15 +83,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     await run(100);
   }
 
-  beforeEach(async () => {
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
-    await sim.stop();
-  });
+  nodeTestHooks(() => sim);
 
   it('writes a setting: the pack applies it, the read-back confirms it, the input msg is reused', async () => {
     const { got, errors, node } = await load([busDef(), writeDef()]);

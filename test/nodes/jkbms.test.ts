@@ -4,7 +4,7 @@ import { BusSimulator, type SimHostEndpoint } from '../../src/sim';
 import { liveSummary } from '../../src/nodes/lib/message';
 import busNode = require('../../src/nodes/jkbms-bus');
 import packNode = require('../../src/nodes/jkbms');
-import { busConfig, lastStatus, loadWithCatch, ownStatuses, restoreBusFactories, useSimulator, type FlowNode } from '../helpers/flows';
+import { busConfig, lastStatus, loadWithCatch, nodeTestHooks, ownStatuses, useSimulator, type FlowNode } from '../helpers/flows';
 import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
@@ -27,15 +27,7 @@ describe('jkbms node (test-helper + in-process simulator)', function () {
     return loadWithCatch([busNode, packNode], nodes);
   }
 
-  beforeEach(async () => {
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
-    await sim.stop();
-  });
+  nodeTestHooks(() => sim);
 
   it('sends live, settings and info of its pack with topic, payload, bms and frame', async () => {
     const { got } = await load([busConfig(), packConfig()]);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { PacksReply } from '../../src/nodes/lib/admin';
 import { BusSimulator, type TcpListener } from '../../src/sim';
-import { launchChromium, openEditor, pageCollectingErrors, screenshotIfFailed, trayText as trayTextOf } from '../helpers/browser';
+import { editorInChromium, openEditor, screenshotIfFailed, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
 
@@ -47,9 +47,7 @@ describe('editor in headless Chromium', function () {
     sim.start();
     gw = await sim.listenTcp(0, '127.0.0.1');
     red = await startNodeRed();
-    browser = await launchChromium();
-    page = await pageCollectingErrors(browser, pageErrors);
-    await openEditor(page, red.url, 'jkbms');
+    ({ browser, page } = await editorInChromium(red.url, 'jkbms', pageErrors));
   });
   afterEach(async function () {
     await screenshotIfFailed(this, page, SHOTS);

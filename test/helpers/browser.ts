@@ -36,6 +36,14 @@ export async function openEditor(page: Page, url: string, type: string, settleMs
   await page.waitForTimeout(settleMs);
 }
 
+/** launchChromium(), a page collecting errors into `errors`, and openEditor() on it. */
+export async function editorInChromium(url: string, type: string, errors: string[], settleMs?: number): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  const page = await pageCollectingErrors(browser, errors);
+  await openEditor(page, url, type, settleMs);
+  return { browser, page };
+}
+
 /** The visible text of the open edit tray ('' without one), with its inputs' placeholders when asked. */
 export function trayText(page: Page, opts: { placeholders?: boolean } = {}): Promise<string> {
   return page.evaluate((withPlaceholders) => {

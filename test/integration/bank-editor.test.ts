@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BusSimulator, type TcpListener } from '../../src/sim';
-import { launchChromium, openEditor, pageCollectingErrors, screenshotIfFailed, trayText } from '../helpers/browser';
+import { editorInChromium, screenshotIfFailed, trayText } from '../helpers/browser';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
 
@@ -43,9 +43,7 @@ describe('jkbms-bank in the editor (headless Chromium)', function () {
       tab,
       ...example.map((n) => (n.type === 'jkbms-bus' ? { ...n, transport: 'tcp', host: gw.host, port: gw.port, masterSilence: 1000 } : { ...n, z: tab.id })),
     ]);
-    browser = await launchChromium();
-    page = await pageCollectingErrors(browser, pageErrors);
-    await openEditor(page, red.url, 'jkbms-bank');
+    ({ browser, page } = await editorInChromium(red.url, 'jkbms-bank', pageErrors));
   });
   afterEach(async function () {
     await screenshotIfFailed(this, page, SHOTS);

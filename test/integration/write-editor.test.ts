@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { SETTINGS } from '../../src/protocol/settings';
 import { BusSimulator, type TcpListener } from '../../src/sim';
 import type { PacksReply } from '../../src/nodes/lib/admin';
-import { launchChromium, openEditor, pageCollectingErrors, trayText as trayTextOf } from '../helpers/browser';
+import { editorInChromium, openEditor, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
 import { requireTool } from '../helpers/tools';
 
@@ -48,9 +48,7 @@ describe('jkbms-write in a real Node-RED and headless Chromium', function () {
     sim.start();
     gw = await sim.listenTcp(0, '127.0.0.1');
     red = await startNodeRed();
-    browser = await launchChromium();
-    page = await pageCollectingErrors(browser, pageErrors);
-    await reload();
+    ({ browser, page } = await editorInChromium(red.url, 'jkbms-write', pageErrors, 800));
   });
   after(async () => {
     await browser?.close();

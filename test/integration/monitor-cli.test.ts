@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,15 +6,7 @@ import { main, parseMonitorArgs } from '../../src/cli/monitor';
 import { decodeFrame } from '../../src/protocol/decode';
 import { Framer } from '../../src/protocol/framer';
 import { BusSimulator, type TcpListener } from '../../src/sim';
-
-const ROOT = join(__dirname, '..', '..');
-
-
-function capture(stopSignal?: Promise<void>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), ...(stopSignal ? { stopSignal } : {}) } };
-}
+import { captureIo, spawnCli } from '../helpers/cli';
 
 interface Line {
   ts?: number;
@@ -56,7 +47,7 @@ describe('jkbms monitor (CLI)', function () {
     sim.start();
     listener = await sim.listenTcp(0);
     const file = join(dir, 'bus.bin');
-    const c = capture();
+    const c = captureIo();
     const t0 = Date.now();
     // Master mode: 0.5 s of listening, the scan of addresses 1–15 (≈ 4.5 s), then polling.
     const code = await main(['--tcp', `127.0.0.1:${listener.port}`, '--mode', 'master', '--json', '--duration', '7', '--record', file], c.io);
@@ -112,7 +103,7 @@ describe('jkbms monitor (CLI)', function () {
     sim = new BusSimulator({ packs: [1], master: true, timing: { master: { cycleMs: 1500, probeTimeoutMs: 60 } } });
     sim.start();
     listener = await sim.listenTcp(0);
-    const c = capture();
+    const c = captureIo();
     assert.equal(await main(['--tcp', `127.0.0.1:${listener.port}`, '--duration', '2'], c.io), 0);
     const text = c.out.join('\n');
     assert.match(text, /role listening → sniffing \(JK master traffic heard\)/);
@@ -135,20 +126,20 @@ describe('jkbms monitor (CLI)', function () {
       [['--tcp', 'gw:4196', '--verbose'], /unknown option "--verbose"/],
     ];
     for (const [argv, msg] of cases) {
-      const c = capture();
+      const c = captureIo();
       assert.equal(await main(argv, c.io), 2, argv.join(' '));
       assert.match(c.err[0]!, msg);
       assert.match(c.err[0]!, /^jkbms monitor: /);
       assert.deepEqual(c.out, []);
     }
     assert.deepEqual(parseMonitorArgs(['--tcp', '[::1]:502']), { target: { host: '::1', port: 502 }, mode: 'auto', durationS: null, json: false, record: null });
-    const help = capture();
+    const help = captureIo();
     assert.equal(await main(['--help'], help.io), 0);
     assert.match(help.out[0]!, /^Usage: jkbms monitor/);
   });
 
   it('an unwritable --record file exits 1 before touching the bus', async () => {
-    const c = capture();
+    const c = captureIo();
     assert.equal(await main(['--tcp', '127.0.0.1:9', '--record', join(dir, 'missing', 'x.bin')], c.io), 1);
     assert.match(c.err[0]!, /cannot write the recording .*x\.bin/);
   });
@@ -158,23 +149,11 @@ describe('jkbms monitor (CLI)', function () {
     sim.start();
     listener = await sim.listenTcp(0);
     const entry = "require('./src/cli/monitor').main(process.argv.slice(1)).then((code) => { process.exitCode = code; })";
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', entry, '--', '--tcp', `127.0.0.1:${listener.port}`, '--json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 20_000;
-    while (!stdout.includes('"event":"frame"')) {
-      if (Date.now() > deadline) throw new Error(`no frame line; stderr: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill('SIGINT');
-    assert.equal(await exited, 0);
-    const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as Line;
+    const cli = spawnCli(['-e', entry, '--', '--tcp', `127.0.0.1:${listener.port}`, '--json']);
+    await cli.printed('"event":"frame"', 20_000);
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 0);
+    const last = JSON.parse(cli.stdout.trim().split('\n').at(-1)!) as Line;
     assert.ok(last.stats!.packs['1']!.frames >= 1);
   });
 });

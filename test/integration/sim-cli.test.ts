@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { main } from '../../src/cli/sim';
+import { captureIo, spawnCli } from '../helpers/cli';
 
 const ROOT = join(__dirname, '..', '..');
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((r) => (stop = r));
-  return { out, err, stop, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), stopSignal } };
-}
 
 /** Connect to the gateway and resolve once `min` bytes arrived. */
 function readBytes(port: number, min: number): Promise<Buffer> {
@@ -34,39 +26,27 @@ describe('jkbms sim (CLI)', function () {
   this.timeout(20_000);
 
   it('as a process: prints where it listens, serves the bus over TCP, prints statistics on SIGINT and exits 0', async () => {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(ROOT, 'src', 'cli', 'sim.ts'), '--packs', '1-3', '--master', '--tcp', '127.0.0.1:0'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 15_000;
-    while (!stdout.includes('\n')) {
-      if (Date.now() > deadline) throw new Error(`no listening line; stderr: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const ready = JSON.parse(stdout.split('\n')[0]!) as { listening: { tcp: string } };
+    const cli = spawnCli([join(ROOT, 'src', 'cli', 'sim.ts'), '--packs', '1-3', '--master', '--tcp', '127.0.0.1:0']);
+    await cli.printed('\n', 15_000);
+    const ready = JSON.parse(cli.stdout.split('\n')[0]!) as { listening: { tcp: string } };
     const port = Number(ready.listening.tcp.split(':')[1]);
     const got = await readBytes(port, 616);
     assert.deepEqual([...got.subarray(0, 5)], [0x55, 0xaa, 0xeb, 0x90, 0x02], "the master's own live frame first");
-    child.kill('SIGINT');
-    assert.equal(await exited, 0);
-    const lines = stdout.trim().split('\n');
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 0);
+    const lines = cli.stdout.trim().split('\n');
     assert.equal(lines.length, 2);
     const stats = JSON.parse(lines[1]!) as { sim: { packs: Record<string, { framesSent: number; requestsReceived: number }>; collisions: number; writesApplied: number } };
     assert.deepEqual(Object.keys(stats.sim.packs), ['0', '1', '2', '3']);
     assert.ok(stats.sim.packs['0']!.framesSent >= 2);
     assert.equal(stats.sim.collisions, 0);
     assert.equal(stats.sim.writesApplied, 0);
-    assert.equal(stderr, '');
+    assert.equal(cli.stderr, '');
   });
 
   it('runs in-process: listening line, traffic over TCP, statistics when stopped', async function () {
     this.timeout(10_000);
-    const c = capture();
+    const c = captureIo();
     const done = main(['--packs', '1-2', '--master', '--tcp', '127.0.0.1:0', '--seed', '3'], c.io);
     while (!c.out.length) await new Promise((r) => setTimeout(r, 10));
     const ready = JSON.parse(c.out[0]!) as { listening: { tcp: string }; packs: number[]; master: boolean; seed: number };
@@ -96,11 +76,11 @@ describe('jkbms sim (CLI)', function () {
   });
 
   it('exits 1 when it cannot listen', async () => {
-    const first = capture();
+    const first = captureIo();
     const running = main(['--tcp', '127.0.0.1:0'], first.io);
     while (!first.out.length) await new Promise((r) => setTimeout(r, 10));
     const taken = (JSON.parse(first.out[0]!) as { listening: { tcp: string } }).listening.tcp;
-    const second = capture();
+    const second = captureIo();
     assert.equal(await main(['--tcp', taken], second.io), 1);
     assert.match(second.err[0]!, /jkbms sim: sim: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
     first.stop();

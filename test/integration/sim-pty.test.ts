@@ -6,6 +6,7 @@ import { SerialPort } from 'serialport';
 import { main } from '../../src/cli/sim';
 import { Framer, decodeLive, encodeTrigger, type DataFrameEvent } from '../../src/protocol';
 import { BusSimulator } from '../../src/sim';
+import { captureIo } from '../helpers/cli';
 import { startPtyPair, type PtyPair } from '../helpers/socat';
 import { requireTool } from '../helpers/tools';
 
@@ -64,11 +65,8 @@ describe('sim over a pseudo-terminal (socat)', function () {
   it('jkbms sim --pty PATH creates the pty itself and streams the JK master to it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jkbms-sim-test-'));
     const path = join(dir, 'bus');
-    const out: string[] = [];
-    const err: string[] = [];
-    let stop!: () => void;
-    const stopSignal = new Promise<void>((r) => (stop = r));
-    const done = main(['--packs', '1', '--master', '--pty', path], { out: (l) => out.push(l), err: (l) => err.push(l), stopSignal });
+    const { out, err, stop, io } = captureIo();
+    const done = main(['--packs', '1', '--master', '--pty', path], io);
     try {
       while (!out.length) {
         if (err.length) throw new Error(err.join('\n'));

@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { main, parsePackList, parseSimArgs } from '../../src/cli/sim';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  let stop!: () => void;
-  const stopSignal = new Promise<void>((r) => (stop = r));
-  return { out, err, stop, io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l), stopSignal } };
-}
+import { captureIo } from '../helpers/cli';
 
 describe('jkbms sim: arguments', () => {
   it('parses pack lists, endpoints, faults, seed and baud', () => {
@@ -52,7 +45,7 @@ describe('jkbms sim: arguments', () => {
   ];
   for (const [argv, message] of usage) {
     it(`exits 2 with a clear message for ${argv.join(' ')}`, async () => {
-      const c = capture();
+      const c = captureIo();
       assert.equal(await main(argv, c.io), 2);
       assert.equal(c.out.length, 0);
       assert.match(c.err[0]!, message);
@@ -61,7 +54,7 @@ describe('jkbms sim: arguments', () => {
   }
 
   it('prints the usage for --help and exits 0', async () => {
-    const c = capture();
+    const c = captureIo();
     assert.equal(await main(['--help'], c.io), 0);
     assert.match(c.out[0]!, /^Usage: jkbms sim \[options\]/);
     assert.match(c.out[0]!, /--faults LIST/);

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { BusSimulator, type TcpListener } from '../../src/sim';
+import type { BusSimulator, TcpListener } from '../../src/sim';
 import { launchChromium, pageCollectingErrors } from '../helpers/browser';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
+import { simGateway } from '../helpers/sim';
 import { requireTool } from '../helpers/tools';
 
 /**
@@ -87,14 +88,12 @@ describe('dashboard: example "Dashboard 2.0 - battery bank" in headless Chromium
 
   before(async function () {
     requireTool(this, 'chromium');
-    sim = new BusSimulator({
+    ({ sim, gw } = await simGateway({
       packs: Object.keys(PACKS).map(Number),
       seed: 3,
       packOptions: Object.fromEntries(Object.entries(PACKS).map(([a, cells]) => [a, { cellCount: cells }])),
-    });
-    sim.start();
+    }));
     sim.pack(2).setAlarm('wireResistance');
-    gw = await sim.listenTcp(0, '127.0.0.1');
 
     // The dashboard package from our devDependencies, linked into a fresh user dir (the harness adds our tarball).
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });

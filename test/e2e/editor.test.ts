@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { PacksReply } from '../../src/nodes/lib/admin';
-import { BusSimulator, type TcpListener } from '../../src/sim';
+import type { BusSimulator, TcpListener } from '../../src/sim';
 import { editorInChromium, openEditor, screenshotIfFailed, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';
+import { simGateway } from '../helpers/sim';
 import { requireTool } from '../helpers/tools';
 
 /**
@@ -43,9 +44,7 @@ describe('editor in headless Chromium', function () {
   before(async function () {
     requireTool(this, 'chromium');
     mkdirSync(SHOTS, { recursive: true });
-    sim = new BusSimulator({ packs: [1, 2, 3, 4], seed: 9 });
-    sim.start();
-    gw = await sim.listenTcp(0, '127.0.0.1');
+    ({ sim, gw } = await simGateway({ packs: [1, 2, 3, 4], seed: 9 }));
     red = await startNodeRed();
     ({ browser, page } = await editorInChromium(red.url, 'jkbms', pageErrors));
   });

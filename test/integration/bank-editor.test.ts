@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { BusSimulator, type TcpListener } from '../../src/sim';
+import type { BusSimulator, TcpListener } from '../../src/sim';
 import { editorInChromium, screenshotIfFailed, trayText } from '../helpers/browser';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';
+import { simGateway } from '../helpers/sim';
 import { requireTool } from '../helpers/tools';
 
 /**
@@ -34,9 +35,7 @@ describe('jkbms-bank in the editor (headless Chromium)', function () {
   before(async function () {
     requireTool(this, 'chromium');
     mkdirSync(SHOTS, { recursive: true });
-    sim = new BusSimulator({ packs: [1, 2, 3], seed: 4 });
-    sim.start();
-    gw = await sim.listenTcp(0, '127.0.0.1');
+    ({ sim, gw } = await simGateway({ packs: [1, 2, 3], seed: 4 }));
     red = await startNodeRed();
     const tab = { id: 'bankedit000tab01', type: 'tab', label: 'bank' };
     await red.api.deploy([

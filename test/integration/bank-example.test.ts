@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { BankPayload } from '../../src/bank/types';
-import { BusSimulator, type TcpListener } from '../../src/sim';
+import type { BusSimulator, TcpListener } from '../../src/sim';
 import bankNode = require('../../src/nodes/jkbms-bank');
 import busNode = require('../../src/nodes/jkbms-bus');
 import { collect, exampleFlow, type FlowNode } from '../helpers/flows';
+import { simGateway } from '../helpers/sim';
 import { until } from '../helpers/wait';
 
 /**
@@ -27,10 +28,7 @@ describe('example "Whole bank summary" on the simulator TCP gateway', function (
   let gw: TcpListener;
 
   before(async () => {
-    sim = new BusSimulator({ packs: [1, 2, 3], seed: 3 });
-    for (const a of [1, 2, 3]) sim.pack(a).setCurrent(-10);
-    sim.start();
-    gw = await sim.listenTcp(0, '127.0.0.1');
+    ({ sim, gw } = await simGateway({ packs: [1, 2, 3], seed: 3 }, (s) => [1, 2, 3].forEach((a) => s.pack(a).setCurrent(-10))));
     await helper.startServer();
   });
   after(async () => {

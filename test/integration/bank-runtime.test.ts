@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusSimulator, type TcpListener } from '../../src/sim';
+import type { BusSimulator, TcpListener } from '../../src/sim';
 import { startNodeRed, until, type DebugCapture, type DebugMessage, type NodeRedInstance } from '../helpers/nodered';
+import { simGateway } from '../helpers/sim';
 
 /**
  * The jkbms-bank node in a real Node-RED 4 (the packed tarball, default settings: no context
@@ -67,10 +68,7 @@ describe('jkbms-bank in a real Node-RED', function () {
     debug.messages.indexOf(m) >= from && m.id === SUMMARY_ID && pred(m.msg as Record<string, any>);
 
   before(async () => {
-    sim = new BusSimulator({ packs: [1, 2, 3], seed: 9 });
-    for (const a of [1, 2, 3]) sim.pack(a).setCurrent(20);
-    sim.start();
-    gw = await sim.listenTcp(0, '127.0.0.1');
+    ({ sim, gw } = await simGateway({ packs: [1, 2, 3], seed: 9 }, (s) => [1, 2, 3].forEach((a) => s.pack(a).setCurrent(20))));
     red = await startNodeRed();
     debug = await red.debug();
     status = await captureStatus(red.port);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusSimulator, type TcpListener } from '../../src/sim';
+import type { BusSimulator, TcpListener } from '../../src/sim';
 import { startNodeRed, until, type DebugCapture, type NodeRedInstance } from '../helpers/nodered';
+import { simGateway } from '../helpers/sim';
 
 /**
  * The packed tarball in a real Node-RED 4: loads cleanly, lists its examples, and each of our
@@ -38,9 +39,7 @@ describe('runtime: packed tarball in a real Node-RED', function () {
   let debug: DebugCapture;
 
   before(async () => {
-    sim = new BusSimulator({ packs: [1, 2, 3, 4], seed: 5 });
-    sim.start();
-    gw = await sim.listenTcp(0, '127.0.0.1');
+    ({ sim, gw } = await simGateway({ packs: [1, 2, 3, 4], seed: 5 }));
     red = await startNodeRed();
     debug = await red.debug();
   });

@@ -3,10 +3,11 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { SETTINGS } from '../../src/protocol/settings';
-import { BusSimulator, type TcpListener } from '../../src/sim';
+import type { BusSimulator, TcpListener } from '../../src/sim';
 import type { PacksReply } from '../../src/nodes/lib/admin';
 import { editorInChromium, openEditor, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
+import { simGateway } from '../helpers/sim';
 import { requireTool } from '../helpers/tools';
 
 /**
@@ -44,9 +45,7 @@ describe('jkbms-write in a real Node-RED and headless Chromium', function () {
   before(async function () {
     requireTool(this, 'chromium');
     mkdirSync(SHOTS, { recursive: true });
-    sim = new BusSimulator({ packs: [1, 2], seed: 12 });
-    sim.start();
-    gw = await sim.listenTcp(0, '127.0.0.1');
+    ({ sim, gw } = await simGateway({ packs: [1, 2], seed: 12 }));
     red = await startNodeRed();
     ({ browser, page } = await editorInChromium(red.url, 'jkbms-write', pageErrors, 800));
   });

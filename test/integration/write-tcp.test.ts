@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
-import { BusSimulator, type TcpListener, type TransmitEvent } from '../../src/sim';
+import type { BusSimulator, TcpListener, TransmitEvent } from '../../src/sim';
 import { getBus } from '../../src/nodes/lib/bus';
 import busNode = require('../../src/nodes/jkbms-bus');
 import writeNode = require('../../src/nodes/jkbms-write');
 import { busConfig, loadWithCatch, RED, settingsWriteFrom } from '../helpers/flows';
+import { simGateway } from '../helpers/sim';
 import { until } from '../helpers/wait';
 
 helper.init(require.resolve('node-red'));
@@ -24,11 +25,8 @@ describe('jkbms-write over a TCP gateway (real sockets, real clock)', function (
   let tx: TransmitEvent[];
 
   beforeEach(async () => {
-    sim = new BusSimulator({ packs: [1, 2], seed: 9, faults: { fragment: 0.3, coalesce: 0.2 } });
     tx = [];
-    sim.on('transmit', (t: TransmitEvent) => tx.push(t));
-    sim.start();
-    gw = await sim.listenTcp(0, '127.0.0.1');
+    ({ sim, gw } = await simGateway({ packs: [1, 2], seed: 9, faults: { fragment: 0.3, coalesce: 0.2 } }, (s) => s.on('transmit', (t: TransmitEvent) => tx.push(t))));
     await helper.startServer();
   });
   afterEach(async () => {

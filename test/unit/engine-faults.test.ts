@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import type { Clock } from '../../src/bus/clock';
 import { BusEngine } from '../../src/bus/engine';
 import type { Transport } from '../../src/bus/transport';
@@ -8,6 +7,7 @@ import { implausible } from '../../src/protocol/plausibility';
 import type { InfoPayload } from '../../src/protocol/types';
 import { classifyFalseFrames, createHarness, falseFrames, liveIntervals, mean, microtasks, type Harness } from '../helpers/engine-harness';
 import { rng } from '../helpers/framing';
+import { WrappedTransport } from '../helpers/wrapped-transport';
 
 const BYTE = 10_000 / 115200;
 const POLL_MS = 11 * BYTE + 8 + 308 * BYTE + 2 + 100;
@@ -16,23 +16,20 @@ const POLL_MS = 11 * BYTE + 8 + 308 * BYTE + 2 + 100;
  * A gateway that splits what it receives into random pieces (1–40 bytes) delivered up to a
  * few ms apart, in order — TCP fragmentation on the fake clock.
  */
-class Fragmenter extends EventEmitter implements Transport {
+class Fragmenter extends WrappedTransport {
   readonly kind = 'fragmenter';
   readonly description = 'fragmenting gateway';
   private readonly random = rng(42);
   private nextAt = 0;
 
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly clock: Clock,
   ) {
-    super();
-    inner.on('open', () => this.emit('open'));
-    inner.on('close', (e?: Error) => this.emit('close', e));
-    inner.on('data', (chunk: Buffer) => this.split(chunk));
+    super(inner);
   }
 
-  private split(chunk: Buffer): void {
+  protected override received(chunk: Buffer): void {
     for (let i = 0; i < chunk.length; ) {
       const n = 1 + Math.floor(this.random() * 40);
       const piece = Buffer.from(chunk.subarray(i, i + n));
@@ -43,24 +40,6 @@ class Fragmenter extends EventEmitter implements Transport {
     }
   }
 
-  open(): void {
-    this.inner.open();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  write(data: Buffer): boolean {
-    return this.inner.write(data);
-  }
-  isOpen(): boolean {
-    return this.inner.isOpen();
-  }
-  markHealthy(): void {
-    this.inner.markHealthy();
-  }
-  reopen(reason: string): void {
-    this.inner.reopen(reason);
-  }
 }
 
 /**
@@ -70,7 +49,7 @@ class Fragmenter extends EventEmitter implements Transport {
  * device-info frames, where they hit the serial number (86–101): the field a phantom pack would
  * come from. Every frame it corrupted is recorded (its 300 bytes as delivered).
  */
-class Corrupter extends EventEmitter implements Transport {
+class Corrupter extends WrappedTransport {
   readonly kind = 'corrupter';
   readonly description = 'corrupting line';
   readonly corrupted: string[] = [];
@@ -85,15 +64,13 @@ class Corrupter extends EventEmitter implements Transport {
   private sum = 0;
   private frame: number[] = [];
 
-  constructor(
-    private readonly inner: Transport,
-    rate: number,
-  ) {
-    super();
+  constructor(inner: Transport, rate: number) {
+    super(inner);
     this.rate = rate;
-    inner.on('open', () => this.emit('open'));
-    inner.on('close', (e?: Error) => this.emit('close', e));
-    inner.on('data', (chunk: Buffer) => this.emit('data', this.pass(chunk)));
+  }
+
+  protected override received(chunk: Buffer): void {
+    this.emit('data', this.pass(chunk));
   }
 
   private pass(chunk: Buffer): Buffer {
@@ -131,24 +108,6 @@ class Corrupter extends EventEmitter implements Transport {
     while (this.changes.size < this.count) this.changes.set(from + Math.floor(this.random() * span), 1 + Math.floor(this.random() * 255));
   }
 
-  open(): void {
-    this.inner.open();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  write(data: Buffer): boolean {
-    return this.inner.write(data);
-  }
-  isOpen(): boolean {
-    return this.inner.isOpen();
-  }
-  markHealthy(): void {
-    this.inner.markHealthy();
-  }
-  reopen(reason: string): void {
-    this.inner.reopen(reason);
-  }
 }
 
 describe('bus engine: faults', function () {

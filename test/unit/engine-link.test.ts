@@ -5,41 +5,29 @@ import { BusEngine } from '../../src/bus/engine';
 import type { Transport } from '../../src/bus/transport';
 import { BusError, type FrameEvent } from '../../src/bus/types';
 import { createHarness, microtasks, type Harness } from '../helpers/engine-harness';
+import { WrappedTransport } from '../helpers/wrapped-transport';
 
 /** Wraps a transport; `muted` drops received bytes (serialport's zero-byte-read state, a half-open gateway). */
-class Mutable extends EventEmitter implements Transport {
+class Mutable extends WrappedTransport {
   readonly kind = 'mutable';
   readonly description = 'mutable link';
   muted = false;
   readonly reopens: { at: number; reason: string }[] = [];
 
   constructor(
-    private readonly inner: Transport,
+    inner: Transport,
     private readonly clock: FakeClock,
   ) {
-    super();
-    inner.on('open', () => this.emit('open'));
-    inner.on('close', (e?: Error) => this.emit('close', e));
-    inner.on('data', (chunk: Buffer) => !this.muted && this.emit('data', chunk));
+    super(inner);
   }
-  open(): void {
-    this.inner.open();
+
+  protected override received(chunk: Buffer): void {
+    if (!this.muted) this.emit('data', chunk);
   }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  write(data: Buffer): boolean {
-    return this.inner.write(data);
-  }
-  isOpen(): boolean {
-    return this.inner.isOpen();
-  }
-  markHealthy(): void {
-    this.inner.markHealthy();
-  }
-  reopen(reason: string): void {
+
+  override reopen(reason: string): void {
     this.reopens.push({ at: this.clock.now(), reason });
-    this.inner.reopen(reason);
+    super.reopen(reason);
   }
 }
 

@@ -20,7 +20,7 @@ export default [
     languageOptions: { globals: { ...globals.node } },
   },
   {
-    files: ['src/nodes/**/*.html', 'resources/**/*.js'],
+    files: ['nodes/**/*.html', 'resources/**/*.js'],
     plugins: { html },
     languageOptions: { globals: { ...globals.browser, RED: 'readonly', $: 'readonly', jQuery: 'readonly', JKBMS: 'readonly' } },
   },

@@ -1,5 +1,5 @@
-// Build: TypeScript → dist/ (CommonJS), then copy the editor files that Node-RED
-// expects next to each node's .js (.html, icons/, locales/). No bundler.
+// Build: TypeScript → dist/ (CommonJS; src/ → dist/src/, nodes/ → dist/nodes/), then copy the
+// editor files that Node-RED expects next to each node's .js (.html, icons/, locales/). No bundler.
 // `--out DIR` builds into DIR/dist instead of ./dist (the demo and the runtime tests use it,
 // so they never touch the dist/ other work relies on).
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ const dist = outArg === -1 ? join(root, 'dist') : join(resolve(process.argv[outA
 rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json'), '--outDir', dist], { stdio: 'inherit', cwd: root });
 
-const srcNodes = join(root, 'src', 'nodes');
+const srcNodes = join(root, 'nodes');
 const distNodes = join(dist, 'nodes');
 mkdirSync(distNodes, { recursive: true });
 for (const f of readdirSync(srcNodes)) {
@@ -31,6 +31,6 @@ for (const f of readdirSync(srcNodes)) {
 for (const d of ['icons', 'locales']) {
   if (existsSync(join(srcNodes, d))) cpSync(join(srcNodes, d), join(distNodes, d), { recursive: true });
 }
-const cli = join(dist, 'cli', 'jkbms.js');
+const cli = join(dist, 'src', 'cli', 'jkbms.js');
 if (existsSync(cli)) chmodSync(cli, 0o755);
 console.log(`build: ${dist} ready`);

@@ -83,7 +83,7 @@ try {
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tgz], { cwd: userDir, stdio: 'inherit' });
 
   step(`starting the simulator (packs 1-4${master ? ' + JK master' : ''})`);
-  const simArgs = [join(build, 'dist', 'cli', 'jkbms.js'), 'sim', '--packs', '1-4', '--tcp', '127.0.0.1:0', ...(master ? ['--master'] : [])];
+  const simArgs = [join(build, 'dist', 'src', 'cli', 'jkbms.js'), 'sim', '--packs', '1-4', '--tcp', '127.0.0.1:0', ...(master ? ['--master'] : [])];
   const sim = spawn(process.execPath, simArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(sim);
   const listening = await new Promise((resolve, reject) => {

@@ -10,10 +10,10 @@
  *  - RSS after 24 h of simulated polling (fake clock).
  * Everything runs against the simulator; the fake-clock parts are deterministic.
  */
-import { FakeClock, realClock, type Clock } from '../bus/clock';
+import { FakeClock, realClock, type Clock } from '../common/clock';
 import { BusEngine } from '../bus/engine';
-import { TcpTransport } from '../bus/tcp';
-import type { Transport } from '../bus/transport';
+import { TcpTransport } from '../transport/tcp';
+import type { Transport } from '../transport/transport';
 import type { BusOptions, FrameEvent } from '../bus/types';
 import { byteTimeMs } from '../protocol/constants';
 import { BusSimulator, type BusSimulatorOptions, type TransmitEvent } from '../sim';

@@ -6,7 +6,7 @@ import { Framer, type DataFrameEvent, type FramerEvent } from '../protocol/frame
 import { validateSetting } from '../protocol/settings';
 import { implausible } from '../protocol/plausibility';
 import type { DecodedFrame, FrameKind, InfoPayload } from '../protocol/types';
-import { realClock, type Clock, type TimerHandle } from './clock';
+import { realClock, type Clock, type TimerHandle } from '../common/clock';
 import { settingToBusError } from './errors';
 import { GapLearner, gapKey, planInjection } from './gap-learner';
 import type { Job, Outcome } from './jobs';
@@ -15,7 +15,7 @@ import { resolveBusOptions } from './options';
 import { PackTable } from './packs';
 import { RejectionStreaks } from './rejections';
 import { PollPlan } from './poll-plan';
-import type { Transport } from './transport';
+import type { Transport } from '../transport/transport';
 import {
   BusError,
   type BusEngineApi,

@@ -1,7 +1,7 @@
 import { encodeTrigger } from '../protocol/encode';
 import { encodeSettingWrite, readSetting, type SettingDef } from '../protocol/settings';
 import type { DecodedFrame, FrameKind } from '../protocol/types';
-import type { Clock, TimerHandle } from './clock';
+import type { Clock, TimerHandle } from '../common/clock';
 import { WriteError, exceptionMeaning, settingToBusError } from './errors';
 import type { Job } from './jobs';
 import type { PackTable } from './packs';

@@ -8,9 +8,9 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { BusEngine } from '../bus/engine';
-import { SerialTransport } from '../bus/serial';
-import { TcpTransport } from '../bus/tcp';
-import type { Transport } from '../bus/transport';
+import { SerialTransport } from '../transport/serial';
+import { TcpTransport } from '../transport/tcp';
+import type { Transport } from '../transport/transport';
 import type { BusMode, BusRole, FrameEvent, PackState } from '../bus/types';
 import type { InfoPayload, LivePayload } from '../protocol/types';
 import { consoleIo, parseCommandLine, stopSignalled, UsageError, type CliIo } from './common';

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../bus/clock';
+import type { Clock, TimerHandle } from './clock';
 
 /**
  * "At most one message per interval, the latest state wins": the first request after a quiet

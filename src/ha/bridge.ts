@@ -27,7 +27,7 @@
  * into an immediate state; a refused command or a failed write re-publishes the real state, so
  * HA's switch snaps back.
  */
-import type { Clock, TimerHandle } from '../bus/clock';
+import type { Clock, TimerHandle } from '../common/clock';
 import { EnergyIntegrator, type EnergySnapshot, parseEnergy } from '../energy/integrator';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
 import { applyConfirmed, commandValue, type ControlInput, controlSettings } from './controls';

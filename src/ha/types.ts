@@ -1,5 +1,5 @@
 /** Shared types of the Home Assistant MQTT discovery code (pure, no Node-RED imports). */
-import type { BmsIdentity } from '../nodes/lib/message';
+import type { BmsIdentity } from '../messages/message';
 
 export type Qos = 0 | 1 | 2;
 

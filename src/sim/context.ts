@@ -1,4 +1,4 @@
-import type { Clock } from '../bus/clock';
+import type { Clock } from '../common/clock';
 import type { FaultInjector } from './faults';
 import type { TransmitOptions, Wire, WireNode } from './wire';
 

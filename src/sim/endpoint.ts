@@ -1,5 +1,5 @@
-import { ReconnectingTransport } from '../bus/link';
-import type { Transport } from '../bus/transport';
+import { ReconnectingTransport } from '../transport/reconnecting';
+import type { Transport } from '../transport/transport';
 import type { SimContext } from './context';
 import type { Rng } from './rng';
 import type { WireNode } from './wire';

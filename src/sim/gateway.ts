@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { TimerHandle } from '../bus/clock';
+import type { TimerHandle } from '../common/clock';
 import type { SimContext } from './context';
 import type { WireNode } from './wire';
 

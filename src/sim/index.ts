@@ -40,7 +40,7 @@
  * 0 and triggers for it are ignored (the real master answers none).
  */
 import { EventEmitter } from 'node:events';
-import { realClock, type Clock, type TimerHandle } from '../bus/clock';
+import { realClock, type Clock, type TimerHandle } from '../common/clock';
 import { resolveTiming, type SimContext, type SimTiming, type SimTimingInput } from './context';
 import { SimEndpoint, type HostEndpointOptions, type SimHostEndpoint } from './endpoint';
 import { FaultInjector, type FaultName, type SimFaults } from './faults';

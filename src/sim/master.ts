@@ -1,4 +1,4 @@
-import type { TimerHandle } from '../bus/clock';
+import type { TimerHandle } from '../common/clock';
 import { Framer, MAX_ADDRESS, encodeResponse, encodeTrigger, type FrameKind, type FramerEvent } from '../protocol';
 import type { SimContext } from './context';
 import type { SimPack } from './pack';

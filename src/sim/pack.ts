@@ -11,7 +11,7 @@ import {
   type LivePayload,
   type SettingsPayload,
 } from '../protocol';
-import type { TimerHandle } from '../bus/clock';
+import type { TimerHandle } from '../common/clock';
 import type { SimContext } from './context';
 import { EXCEPTION_ILLEGAL_REGISTER, EXCEPTION_ILLEGAL_VALUE, refuseWrite } from './limits';
 import { PackModel, type SimPackOptions } from './model';

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../bus/clock';
+import type { Clock, TimerHandle } from '../common/clock';
 import type { Rng } from './rng';
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import type { PacksReply } from '../../src/nodes/lib/admin';
+import type { PacksReply } from '../../nodes/lib/admin';
 import type { BusSimulator, TcpListener } from '../../src/sim';
 import { editorInChromium, openEditor, screenshotIfFailed, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, type NodeRedInstance } from '../helpers/nodered';

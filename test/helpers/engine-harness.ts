@@ -4,7 +4,7 @@
  * synchronously; promises (engine.request/write, the endpoint's open) need `run()`, which
  * advances in steps and lets microtasks settle in between.
  */
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
 import type { BusOptions, BusRole, FrameEvent } from '../../src/bus/types';
 import { BusSimulator, type BusSimulatorOptions, type HostEndpointOptions, type SimHostEndpoint, type TransmitEvent } from '../../src/sim';

@@ -1,6 +1,6 @@
 import helper from 'node-red-node-test-helper';
-import type { Transport } from '../../src/bus/transport';
-import { busFactories, type BusFactories } from '../../src/nodes/lib/bus';
+import type { Transport } from '../../src/transport/transport';
+import { busFactories, type BusFactories } from '../../nodes/lib/bus-registry';
 import type { BusSimulator, TransmitEvent } from '../../src/sim';
 
 /**

@@ -1,4 +1,4 @@
-import type { Transport } from '../../src/bus/transport';
+import type { Transport } from '../../src/transport/transport';
 
 /** Poll `cond` every few ms until it holds; fail with `what` (and `detail()`) after `timeoutMs` of real time. */
 export async function waitFor(cond: () => boolean, timeoutMs: number, what: string, detail?: () => string): Promise<void> {

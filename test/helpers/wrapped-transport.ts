@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Transport } from '../../src/bus/transport';
+import type { Transport } from '../../src/transport/transport';
 
 /**
  * A Transport that forwards everything to `inner` — the base of the test links that tamper

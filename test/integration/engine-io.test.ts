@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { BusEngine } from '../../src/bus/engine';
-import { SerialTransport } from '../../src/bus/serial';
-import { TcpTransport } from '../../src/bus/tcp';
+import { SerialTransport } from '../../src/transport/serial';
+import { TcpTransport } from '../../src/transport/tcp';
 import type { BusRole, FrameEvent } from '../../src/bus/types';
 import { BusSimulator, type TcpListener, type TransmitEvent } from '../../src/sim';
 import { startPtyPair, type PtyPair } from '../helpers/socat';

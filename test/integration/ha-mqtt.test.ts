@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import helper = require('node-red-node-test-helper');
-import haNode = require('../../src/nodes/jkbms-ha');
+import haNode = require('../../nodes/jkbms-ha');
 import { availability, bms, info, live, msg, SERIAL } from '../unit/ha-fixtures';
 
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');

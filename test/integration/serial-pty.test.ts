@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { SerialPort } from 'serialport';
-import { SerialTransport } from '../../src/bus/serial';
+import { SerialTransport } from '../../src/transport/serial';
 import { startPtyPair, type PtyPair } from '../helpers/socat';
 import { requireTool } from '../helpers/tools';
 import { TransportRecorder, waitFor } from '../helpers/transport-recorder';

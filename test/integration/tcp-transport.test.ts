@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
-import { FakeClock, realClock } from '../../src/bus/clock';
-import { TcpTransport } from '../../src/bus/tcp';
+import { FakeClock, realClock } from '../../src/common/clock';
+import { TcpTransport } from '../../src/transport/tcp';
 import { TransportRecorder, waitFor } from '../helpers/transport-recorder';
 
 /** A loopback stand-in for a transparent RS485-to-Ethernet gateway. */

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { SETTINGS } from '../../src/protocol/settings';
 import type { BusSimulator, TcpListener } from '../../src/sim';
-import type { PacksReply } from '../../src/nodes/lib/admin';
+import type { PacksReply } from '../../nodes/lib/admin';
 import { editorInChromium, openEditor, trayText as trayTextOf } from '../helpers/browser';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
 import { simGateway } from '../helpers/sim';

@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator, type TransmitEvent } from '../../src/sim';
-import { getBus } from '../../src/nodes/lib/bus';
-import busNode = require('../../src/nodes/jkbms-bus');
-import requestNode = require('../../src/nodes/jkbms-request');
-import writeNode = require('../../src/nodes/jkbms-write');
+import { getBus } from '../../nodes/lib/bus-registry';
+import busNode = require('../../nodes/jkbms-bus');
+import requestNode = require('../../nodes/jkbms-request');
+import writeNode = require('../../nodes/jkbms-write');
 import { collect, exampleFlow, nodeTestHooks, RED, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
 import { until } from '../helpers/wait';
 

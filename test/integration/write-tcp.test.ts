@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import type { BusSimulator, TcpListener, TransmitEvent } from '../../src/sim';
-import { getBus } from '../../src/nodes/lib/bus';
-import busNode = require('../../src/nodes/jkbms-bus');
-import writeNode = require('../../src/nodes/jkbms-write');
+import { getBus } from '../../nodes/lib/bus-registry';
+import busNode = require('../../nodes/jkbms-bus');
+import writeNode = require('../../nodes/jkbms-write');
 import { busConfig, loadWithCatch, RED, settingsWriteFrom } from '../helpers/flows';
 import { simGateway } from '../helpers/sim';
 import { until } from '../helpers/wait';

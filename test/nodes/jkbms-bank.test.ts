@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { round } from '../../src/bank/aggregate';
 import type { BankPayload } from '../../src/bank/types';
-import { busById } from '../../src/nodes/lib/bus';
+import { busById } from '../../nodes/lib/bus-registry';
 import { BusSimulator, type BusSimulatorOptions, type SimHostEndpoint } from '../../src/sim';
-import bankNode = require('../../src/nodes/jkbms-bank');
-import busNode = require('../../src/nodes/jkbms-bus');
+import bankNode = require('../../nodes/jkbms-bank');
+import busNode = require('../../nodes/jkbms-bus');
 import { busConfig, lastStatus, loadWithCatch, nodeTestHooks, outputs, ownStatuses, useSimulator, withCatch, type FlowNode } from '../helpers/flows';
 import { until } from '../helpers/wait';
 

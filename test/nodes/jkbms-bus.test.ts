@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { MockBinding } from '@serialport/binding-mock';
-import { SerialTransport } from '../../src/bus/serial';
+import { SerialTransport } from '../../src/transport/serial';
 import { BusSimulator, type SimHostEndpoint } from '../../src/sim';
-import { busFactories, getBus } from '../../src/nodes/lib/bus';
-import { portListing } from '../../src/nodes/lib/admin';
-import type { Transport } from '../../src/bus/transport';
-import busNode = require('../../src/nodes/jkbms-bus');
-import packNode = require('../../src/nodes/jkbms');
-import requestNode = require('../../src/nodes/jkbms-request');
+import { busFactories, getBus } from '../../nodes/lib/bus-registry';
+import { portListing } from '../../nodes/lib/admin';
+import type { Transport } from '../../src/transport/transport';
+import busNode = require('../../nodes/jkbms-bus');
+import packNode = require('../../nodes/jkbms');
+import requestNode = require('../../nodes/jkbms-request');
 import { busConfig, catchNode, collect, nodeTestHooks, RED, useSimulator, type FlowNode } from '../helpers/flows';
 import { sleep, until } from '../helpers/wait';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator } from '../../src/sim';
-import { CELL_CHART_AXIS } from '../../src/nodes/lib/cell-chart';
-import busNode = require('../../src/nodes/jkbms-bus');
-import packNode = require('../../src/nodes/jkbms');
+import { CELL_CHART_AXIS } from '../../nodes/lib/cell-chart';
+import busNode = require('../../nodes/jkbms-bus');
+import packNode = require('../../nodes/jkbms');
 import { busConfig, nodeTestHooks, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
 import { until } from '../helpers/wait';
 

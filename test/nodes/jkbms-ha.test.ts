@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type * as sinon from 'sinon';
 import helper = require('node-red-node-test-helper');
-import busNode = require('../../src/nodes/jkbms-bus');
-import haNode = require('../../src/nodes/jkbms-ha');
+import busNode = require('../../nodes/jkbms-bus');
+import haNode = require('../../nodes/jkbms-ha');
 import { busConfig } from '../helpers/flows';
 import { availability, BUS_ID, bankMsg, bankPayload, bms, info, live, msg, SERIAL } from '../unit/ha-fixtures';
 
@@ -297,7 +297,7 @@ describe('jkbms-ha node', () => {
   });
 
   it('every message key the node uses exists in the en-US catalog', () => {
-    const catalog = require('../../src/nodes/locales/en-US/jkbms-ha.json') as { 'jkbms-ha': Record<string, Record<string, string>> };
+    const catalog = require('../../nodes/locales/en-US/jkbms-ha.json') as { 'jkbms-ha': Record<string, Record<string, string>> };
     const c = catalog['jkbms-ha'];
     const used = {
       status: ['waiting', 'packs', 'packs-offline', 'banks', 'banks-offline', 'config-error'],

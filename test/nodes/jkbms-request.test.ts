@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator } from '../../src/sim';
-import { getBus } from '../../src/nodes/lib/bus';
-import busNode = require('../../src/nodes/jkbms-bus');
-import requestNode = require('../../src/nodes/jkbms-request');
+import { getBus } from '../../nodes/lib/bus-registry';
+import busNode = require('../../nodes/jkbms-bus');
+import requestNode = require('../../nodes/jkbms-request');
 import { busConfig, loadWithCatch, nodeTestHooks, ownStatuses, RED, useSimulator, type FlowNode } from '../helpers/flows';
 import { until } from '../helpers/wait';
 

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import helper from 'node-red-node-test-helper';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
 import { encodeWrite } from '../../src/protocol/encode';
 import { findSetting, SETTINGS } from '../../src/protocol/settings';
 import { BusSimulator, type SimPackOptions, type TransmitEvent } from '../../src/sim';
-import { busFactories, getBus } from '../../src/nodes/lib/bus';
-import busNode = require('../../src/nodes/jkbms-bus');
-import writeNode = require('../../src/nodes/jkbms-write');
+import { busFactories, getBus } from '../../nodes/lib/bus-registry';
+import busNode = require('../../nodes/jkbms-bus');
+import writeNode = require('../../nodes/jkbms-write');
 import { busConfig, loadWithCatch, nodeTestHooks, ownStatuses, RED, settingsWriteFrom, useSimulator, type FlowNode, type Msg } from '../helpers/flows';
 
 helper.init(require.resolve('node-red'));
@@ -424,7 +424,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
   });
 
   it('the help lists every writable setting with its unit, range, step and protection mark', () => {
-    const html = readFileSync(join(__dirname, '../../src/nodes/locales/en-US/jkbms-write.html'), 'utf8');
+    const html = readFileSync(join(__dirname, '../../nodes/locales/en-US/jkbms-write.html'), 'utf8');
     for (const d of SETTINGS) {
       const range = d.kind === 'number' ? `${d.min} – ${d.max}` : 'true / false';
       const step = d.kind === 'number' ? String(d.step) : '';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { BusSimulator, type SimHostEndpoint } from '../../src/sim';
-import { liveSummary } from '../../src/nodes/lib/message';
-import busNode = require('../../src/nodes/jkbms-bus');
-import packNode = require('../../src/nodes/jkbms');
+import { liveSummary } from '../../src/messages/message';
+import busNode = require('../../nodes/jkbms-bus');
+import packNode = require('../../nodes/jkbms');
 import { busConfig, lastStatus, loadWithCatch, nodeTestHooks, ownStatuses, useSimulator, type FlowNode } from '../helpers/flows';
 import { until } from '../helpers/wait';
 

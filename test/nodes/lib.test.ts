@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import type { InfoPayload, LivePayload } from '../../src/protocol/types';
-import { shouldRelearn, targetAddress } from '../../src/nodes/lib/follow';
-import { changeKey, liveSummary, RateGate } from '../../src/nodes/lib/message';
-import { PackDirectory } from '../../src/nodes/lib/pack-directory';
-import { listPorts, type PortListingDeps } from '../../src/nodes/lib/ports';
-import { busStatus } from '../../src/nodes/lib/status';
+import { shouldRelearn, targetAddress } from '../../nodes/lib/follow';
+import { changeKey, liveSummary, RateGate } from '../../src/messages/message';
+import { PackDirectory } from '../../nodes/lib/pack-directory';
+import { listPorts, type PortListingDeps } from '../../nodes/lib/ports';
+import { busStatus } from '../../nodes/lib/status';
 
 const info = (serialNumber: string): InfoPayload => ({ type: 'info', address: null, serialNumber, uptime: 1 }) as unknown as InfoPayload;
 const live = (soc: number, voltage: number, current: number, runtime = 0): LivePayload =>

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Backoff } from '../../src/bus/backoff';
+import { Backoff } from '../../src/transport/backoff';
 
 /** A random() that returns the given values in turn (repeating the last). */
 function seq(...values: number[]): () => number {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CELL_CHART_AXIS, CellChart, cellChartPoints } from '../../src/nodes/lib/cell-chart';
+import { CELL_CHART_AXIS, CellChart, cellChartPoints } from '../../nodes/lib/cell-chart';
 
 describe('cell chart points (jkbms option "Cell chart")', () => {
   it('one point per cell in order; the lowest and the highest cell in series of their own', () => {

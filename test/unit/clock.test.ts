@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 
 describe('FakeClock', () => {
   it('fires timers in due order, ties in creation order, with now() at the due time', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/bus/clock';
+import type { Clock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
-import type { Transport } from '../../src/bus/transport';
+import type { Transport } from '../../src/transport/transport';
 import type { FrameEvent } from '../../src/bus/types';
 import { implausible } from '../../src/protocol/plausibility';
 import type { InfoPayload } from '../../src/protocol/types';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
-import type { Transport } from '../../src/bus/transport';
+import type { Transport } from '../../src/transport/transport';
 import { BusError, type FrameEvent } from '../../src/bus/types';
 import { createHarness, microtasks, type Harness } from '../helpers/engine-harness';
 import { WrappedTransport } from '../helpers/wrapped-transport';

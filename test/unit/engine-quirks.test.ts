@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
-import type { Transport } from '../../src/bus/transport';
+import type { Transport } from '../../src/transport/transport';
 import type { FrameEvent } from '../../src/bus/types';
 import { kindForRegister } from '../../src/protocol/constants';
 import { encodeAck, encodeResponse } from '../../src/protocol/encode';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { BANK_ENTITIES, type BankView, bankDevice, bankState } from '../../src/ha/bank';
 import { type AnnouncedDevice, HaBridge } from '../../src/ha/bridge';
 import { type Announcement, deviceConfigPayload, entityConfig, entityConfigs } from '../../src/ha/discovery';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { type AnnouncedDevice, HaBridge } from '../../src/ha/bridge';
 import { parseInput } from '../../src/ha/input';
 import type { HaOptions, MqttMessage } from '../../src/ha/types';

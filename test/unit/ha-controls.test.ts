@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { HaBridge } from '../../src/ha/bridge';
 import { applyConfirmed, commandValue, controlEntities, controlSettings, parseControl } from '../../src/ha/controls';
 import { parseCommandTopic } from '../../src/ha/ids';

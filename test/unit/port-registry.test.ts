@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claimPort, portKey } from '../../src/bus/port-registry';
+import { claimPort, portKey } from '../../src/transport/port-registry';
 
 describe('port registry', () => {
   let dir: string;

@@ -4,7 +4,7 @@
  * sum8-passing corruptions they catch, measured.
  */
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { sum8 } from '../../src/protocol/crc';
 import { decodeFrame } from '../../src/protocol/decode';
 import { encodeFrame, encodeResponse } from '../../src/protocol/encode';

@@ -3,8 +3,8 @@ import Module from 'node:module';
 import type { BindingInterface } from '@serialport/bindings-interface';
 import { SerialPortMock } from 'serialport';
 import sinon from 'sinon';
-import { FakeClock } from '../../src/bus/clock';
-import { SerialTransport } from '../../src/bus/serial';
+import { FakeClock } from '../../src/common/clock';
+import { SerialTransport } from '../../src/transport/serial';
 import { TransportRecorder, waitFor } from '../helpers/transport-recorder';
 
 const MockBinding = SerialPortMock.binding;

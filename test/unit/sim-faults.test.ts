@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { Framer, encodeResponse, encodeSettingWrite, encodeTrigger, type FramerEvent } from '../../src/protocol';
 import { BusSimulator, parseFaults, type BusSimulatorOptions, type SimFaults, type TransmitEvent } from '../../src/sim';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { Framer, decodeLive, decodeSettings, encodeTrigger, type DataFrameEvent } from '../../src/protocol';
 import { BusSimulator, type BusSimulatorOptions, type TransmitEvent } from '../../src/sim';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 import { Rng } from '../../src/sim/rng';
 import { Wire, type WireNode } from '../../src/sim/wire';
 

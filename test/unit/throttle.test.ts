@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { SendThrottle } from '../../src/common/throttle';
-import { FakeClock } from '../../src/bus/clock';
+import { FakeClock } from '../../src/common/clock';
 
 describe('send throttle (HA state publishing, bank messages)', () => {
   /** Records the clock time of every send: immediate (request() true) and deferred (onDue). */

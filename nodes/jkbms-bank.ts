@@ -1,13 +1,13 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { parseBankSetting } from '../bank/config';
-import { bankStatus } from '../bank/status';
-import { SendThrottle } from '../common/throttle';
-import { BankTracker } from '../bank/tracker';
-import type { BankPayload } from '../bank/types';
-import { realClock, type TimerHandle } from '../bus/clock';
-import { DEFAULT_BUS_OPTIONS, type FrameEvent, type PackState } from '../bus/types';
-import { parseEnergy, type EnergySnapshot } from '../energy/integrator';
-import { getBus, type BusHandle } from './lib/bus';
+import { parseBankSetting } from '../src/bank/config';
+import { bankStatus } from '../src/bank/status';
+import { SendThrottle } from '../src/common/throttle';
+import { BankTracker } from '../src/bank/tracker';
+import type { BankPayload } from '../src/bank/types';
+import { realClock, type TimerHandle } from '../src/common/clock';
+import { DEFAULT_BUS_OPTIONS, type FrameEvent, type PackState } from '../src/bus/types';
+import { parseEnergy, type EnergySnapshot } from '../src/energy/integrator';
+import { getBus, type BusHandle } from './lib/bus-registry';
 import { safeGet } from './lib/context';
 import { asError } from './lib/errors';
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Backoff, type BackoffOptions } from './backoff';
-import { realClock, type Clock, type TimerHandle } from './clock';
+import { realClock, type Clock, type TimerHandle } from '../common/clock';
 import type { Transport } from './transport';
 
 /**

@@ -1,4 +1,4 @@
-import type { InfoPayload } from '../../protocol/types';
+import type { InfoPayload } from '../../src/protocol/types';
 
 /**
  * Which pack (serial number) sits at which address, from the device-info frames seen on one

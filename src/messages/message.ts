@@ -1,5 +1,5 @@
-import type { DecodedFrame, FrameKind, InfoPayload, LivePayload } from '../../protocol/types';
-import type { Clock, TimerHandle } from '../../bus/clock';
+import type { DecodedFrame, FrameKind, InfoPayload, LivePayload } from '../protocol/types';
+import type { Clock, TimerHandle } from '../common/clock';
 
 /**
  * The messages the jkbms and jkbms-request nodes send (a contract shared with jkbms-ha):

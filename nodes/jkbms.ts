@@ -1,14 +1,14 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { realClock } from '../bus/clock';
-import type { FrameEvent } from '../bus/types';
-import type { FrameKind } from '../protocol/types';
-import { getBus, type BusHandle } from './lib/bus';
+import { realClock } from '../src/common/clock';
+import type { FrameEvent } from '../src/bus/types';
+import type { FrameKind } from '../src/protocol/types';
+import { getBus, type BusHandle } from './lib/bus-registry';
 import { CellChart } from './lib/cell-chart';
 import { parseAddress, parseKind } from './lib/config';
 import { safeGet } from './lib/context';
 import { requestError } from './lib/errors';
 import { shouldRelearn, targetAddress } from './lib/follow';
-import { bmsIdentity, liveSummary, RateGate, topicFor, type AvailabilityPayload, type Rate } from './lib/message';
+import { bmsIdentity, liveSummary, RateGate, topicFor, type AvailabilityPayload, type Rate } from '../src/messages/message';
 
 /**
  * `jkbms`: one pack on a bus. Emits its decoded live / settings / info frames and its

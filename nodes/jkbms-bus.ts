@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from 'node-red';
-import { BusController } from './lib/bus';
+import { BusController } from './lib/bus-registry';
 import { busLabel, parseBusConfig, type BusNodeDef } from './lib/config';
 import { registerAdminEndpoints } from './lib/admin';
 import { busStatus } from './lib/status';

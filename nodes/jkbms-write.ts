@@ -1,11 +1,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { WriteError } from '../bus/errors';
-import { BusError, type WriteResult } from '../bus/types';
-import { readSetting, SettingError, validateSetting, type SettingDef } from '../protocol/settings';
-import { getBus, type BusHandle } from './lib/bus';
+import { WriteError } from '../src/bus/errors';
+import { BusError, type WriteResult } from '../src/bus/types';
+import { readSetting, SettingError, validateSetting, type SettingDef } from '../src/protocol/settings';
+import { getBus, type BusHandle } from './lib/bus-registry';
 import { parseTarget, type Target } from './lib/config';
 import { asError } from './lib/errors';
-import { bmsIdentity } from './lib/message';
+import { bmsIdentity } from '../src/messages/message';
 
 /**
  * `jkbms-write`: change one setting of one pack, or of every pack, safely.

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Node, NodeAPI } from 'node-red';
-import type { Clock } from '../../bus/clock';
-import { BusEngine } from '../../bus/engine';
-import { claimPort, portKey } from '../../bus/port-registry';
-import { SerialTransport } from '../../bus/serial';
-import { TcpTransport } from '../../bus/tcp';
-import type { Transport } from '../../bus/transport';
-import type { BusEngineApi, BusOptions, BusRole, FrameEvent, PackState } from '../../bus/types';
+import type { Clock } from '../../src/common/clock';
+import { BusEngine } from '../../src/bus/engine';
+import { claimPort, portKey } from '../../src/transport/port-registry';
+import { SerialTransport } from '../../src/transport/serial';
+import { TcpTransport } from '../../src/transport/tcp';
+import type { Transport } from '../../src/transport/transport';
+import type { BusEngineApi, BusOptions, BusRole, FrameEvent, PackState } from '../../src/bus/types';
 import { PackDirectory } from './pack-directory';
 
 /**

@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import type { DecodedFrame, FrameKind } from '../protocol/types';
-import { getBus } from './lib/bus';
+import type { DecodedFrame, FrameKind } from '../src/protocol/types';
+import { getBus } from './lib/bus-registry';
 import { parseKind, parseTarget, type Target } from './lib/config';
 import { requestError } from './lib/errors';
-import { bmsIdentity, topicFor } from './lib/message';
+import { bmsIdentity, topicFor } from '../src/messages/message';
 
 /**
  * `jkbms-request`: on input, request a frame kind from one pack or from all packs and send

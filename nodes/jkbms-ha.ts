@@ -7,16 +7,16 @@
  * The logic lives in src/ha (HaBridge) and src/energy; this file is the Node-RED glue:
  * options, node context, status, errors.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { type Clock, realClock } from '../bus/clock';
-import { HaBridge, type PersistKey } from '../ha/bridge';
-import { parseControl } from '../ha/controls';
-import { topicPrefixProblem } from '../ha/ids';
-import { HaInputError, type InputOptions, parseInput } from '../ha/input';
-import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos, WriteRequest } from '../ha/types';
-import { getBus } from './lib/bus';
+import { type Clock, realClock } from '../src/common/clock';
+import { HaBridge, type PersistKey } from '../src/ha/bridge';
+import { parseControl } from '../src/ha/controls';
+import { topicPrefixProblem } from '../src/ha/ids';
+import { HaInputError, type InputOptions, parseInput } from '../src/ha/input';
+import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos, WriteRequest } from '../src/ha/types';
+import { getBus } from './lib/bus-registry';
 
 interface JkbmsHaDef extends NodeDef {
   discoveryPrefix: string;
@@ -36,10 +36,15 @@ interface JkbmsHaDef extends NodeDef {
   protection?: boolean | string;
 }
 
-/** Our package name, version and project URL, for HA's origin block. */
+/**
+ * Our package name, version and project URL, for HA's origin block. package.json is one level
+ * above nodes/ in the sources and two above dist/nodes/ when built and installed.
+ */
 function readOrigin(): Origin {
   try {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { name?: string; version?: string; homepage?: string };
+    const file = [join(__dirname, '..', 'package.json'), join(__dirname, '..', '..', 'package.json')].find((f) => existsSync(f));
+    if (!file) throw new Error('package.json not found');
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string; homepage?: string };
     const origin: Origin = { name: pkg.name ?? '@jkpb/node-red-jkbms', version: pkg.version ?? '0.0.0' };
     if (pkg.homepage) origin.url = pkg.homepage.replace(/#.*$/, '');
     return origin;

@@ -1,5 +1,5 @@
 import { isIPv6, Socket } from 'node:net';
-import { ReconnectingTransport, type LinkOptions } from './link';
+import { ReconnectingTransport, type LinkOptions } from './reconnecting';
 
 export interface TcpTransportOptions extends LinkOptions {
   /** The RS485-to-Ethernet gateway, in transparent ("TCP server", raw) mode. */

@@ -1,5 +1,5 @@
-import type { FrameKind } from '../../protocol/types';
-import { BusError } from '../../bus/types';
+import type { FrameKind } from '../../src/protocol/types';
+import { BusError } from '../../src/bus/types';
 
 /**
  * One place that turns whatever went wrong on the bus into a message a user can act on.

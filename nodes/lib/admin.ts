@@ -1,6 +1,6 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
-import { busById } from './bus';
+import { busById } from './bus-registry';
 import { defaultPortDeps, listPorts, type PortListingDeps } from './ports';
 
 /**

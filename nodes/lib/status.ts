@@ -1,5 +1,5 @@
 import type { NodeStatus } from 'node-red';
-import type { BusPhase } from './bus';
+import type { BusPhase } from './bus-registry';
 
 /** Translation function (RED._ of the calling node set). */
 export type Translate = (key: string, params?: Record<string, string | number>) => string;

@@ -1,5 +1,5 @@
 import type { NodeMessage } from 'node-red';
-import type { LivePayload } from '../../protocol/types';
+import type { LivePayload } from '../../src/protocol/types';
 
 /**
  * The `jkbms` node's second output (option "Cell chart"): one message per live message, ready

@@ -1,6 +1,6 @@
 import type { BindingInterface } from '@serialport/bindings-interface';
 import type { SerialPort } from 'serialport';
-import { asError, ReconnectingTransport, type LinkOptions } from './link';
+import { asError, ReconnectingTransport, type LinkOptions } from './reconnecting';
 
 export interface SerialTransportOptions extends LinkOptions {
   /** Device path, e.g. /dev/ttyUSB0 or (better, survives replugging) /dev/serial/by-id/usb-... */

@@ -1,8 +1,8 @@
 import type { NodeDef } from 'node-red';
 import { basename } from 'node:path';
-import type { BusMode, BusOptions } from '../../bus/types';
-import type { FrameKind } from '../../protocol/types';
-import type { TransportSpec } from './bus';
+import type { BusMode, BusOptions } from '../../src/bus/types';
+import type { FrameKind } from '../../src/protocol/types';
+import type { TransportSpec } from './bus-registry';
 
 /** Parsing and validation of the nodes' editor properties (the editor checks the same ranges). */
 

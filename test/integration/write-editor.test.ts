@@ -69,7 +69,7 @@ describe('jkbms-write in a real Node-RED and headless Chromium', function () {
     assert.deepEqual([info.inputs, info.outputs, info.haOutputs], [1, 1, 2]);
     assert.match(info.help, /^\s*<p>Changes one setting of one pack, or of every pack, and confirms it by reading the settings back\.<\/p>/);
     assert.match(info.help, /⚠ Writing to a BMS changes how your battery protects itself and what it powers/);
-    assert.match(info.help, /<h3>Inputs<\/h3>[\s\S]*<h3>Outputs<\/h3>[\s\S]*<h3>Details<\/h3>[\s\S]*<h3>Writable settings<\/h3>/);
+    assert.match(info.help, /<h3>Inputs<\/h3>[\s\S]*<h3>Outputs<\/h3>[\s\S]*<h3>Details<\/h3>[\s\S]*<h4>Writable settings<\/h4>/);
     assert.equal((info.help.match(/<tr><td><code>/g) ?? []).length, SETTINGS.length);
   });
 

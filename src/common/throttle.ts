@@ -37,6 +37,12 @@ export class SendThrottle {
     return false;
   }
 
+  /** Something was sent now outside the throttle (an urgent state): a pending send is dropped, the interval restarts. */
+  markSent(): void {
+    this.cancel();
+    this.last = this.clock.now();
+  }
+
   cancel(): void {
     this.clock.clearTimeout(this.timer);
     this.timer = null;

@@ -78,4 +78,22 @@ describe('send throttle: period restart and cancel', () => {
     const zero = new SendThrottle(clock, 0, () => due++);
     assert.equal(zero.request() && zero.request(), true);
   });
+
+  it('markSent: something sent outside the throttle drops the pending send and restarts the period', () => {
+    const clock = new FakeClock(0);
+    let due = 0;
+    const t = new SendThrottle(clock, 1000, () => due++);
+    assert.equal(t.request(), true);
+    clock.advance(300);
+    assert.equal(t.request(), false); // pending for t = 1000
+    clock.advance(300);
+    t.markSent(); // an urgent message at t = 600
+    clock.advance(400);
+    assert.equal(due, 0, 'the pending send was dropped');
+    assert.equal(t.request(), false); // 400 ms after the urgent one: deferred to t = 1600
+    clock.advance(599);
+    assert.equal(due, 0);
+    clock.advance(1);
+    assert.equal(due, 1);
+  });
 });

@@ -1,6 +1,7 @@
 import { ALARMS, type BalancingState, type ChargeStage, type InfoPayload, type LivePayload, type SettingsPayload } from '../protocol';
 import { MAX_CELLS, MIN_CELLS, MODELS, defaultInfo, defaultSettings, type PackModelName } from './defaults';
 import type { Rng } from './rng';
+import { checkTour, HIGH_CELL_V, Tour, TOUR_BALANCE_START_V, type TourOptions } from './tour';
 
 /**
  * The electrical and thermal state of one simulated pack, evolving in fixed steps of
@@ -43,6 +44,12 @@ export interface SimPackOptions {
   profile?: Partial<CurrentProfile>;
   /** Ambient temperature, °C (default: drawn between 20 and 28). */
   ambientC?: number;
+  /**
+   * Follow the tour instead of the profile (src/sim/tour.ts): a compressed cycle through every
+   * state a pack reports (charge stages, balancing both ways, an over-current alarm). `true`
+   * or `{ periodS }` (default 1200 s).
+   */
+  tour?: boolean | TourOptions;
 }
 
 const DEFAULT_PROFILE: CurrentProfile = { offsetA: 0, amplitudeA: 30, periodS: 3600, noiseA: 0.3 };
@@ -110,6 +117,7 @@ export class PackModel {
   private readonly profile: CurrentProfile;
   private readonly phase: number;
   private fixedCurrent: number | null = null;
+  private readonly tour: Tour | null;
   private nextStep: number;
   private steps = 0;
 
@@ -151,10 +159,12 @@ export class PackModel {
     private readonly rng: Rng,
     private readonly t0: number,
   ) {
-    const { model, cellCount, capacity } = checkOptions(address, options);
+    const { model, cellCount, capacity, tour } = checkOptions(address, options);
+    this.tour = tour ? new Tour(tour) : null;
     this.model = model;
     this.maxBalanceA = MODELS[model].maxBalanceA;
     this.settings = defaultSettings(address, cellCount, capacity);
+    if (this.tour) this.settings.balanceStartVoltage = TOUR_BALANCE_START_V;
     this.info = defaultInfo(address, model, rng);
     this.profile = { ...DEFAULT_PROFILE, ...options.profile };
     this.phase = rng.range(0, 2 * Math.PI);
@@ -261,14 +271,17 @@ export class PackModel {
 
     // Current: what the load/charger asks for, limited by the BMS.
     const p = this.profile;
-    let i = this.fixedCurrent ?? p.offsetA + p.amplitudeA * Math.sin((2 * Math.PI * t) / p.periodS + this.phase) + p.noiseA * this.rng.normal();
     const soc = this.soc();
+    const asked = this.tour ? this.tour.current(t, soc, this.settings) : p.offsetA + p.amplitudeA * Math.sin((2 * Math.PI * t) / p.periodS + this.phase);
+    // The tour's rest must stay at rest (float): little noise.
+    let i = this.fixedCurrent ?? asked + (this.tour ? Math.min(p.noiseA, 0.1) : p.noiseA) * this.rng.normal();
     if (i > 0 && this.fixedCurrent === null && soc > 95) i *= (100 - soc) / 5;
     if (i > 0 && (!this.chargeAllowed() || soc >= 100)) i = 0;
     if (i < 0 && (!this.dischargeAllowed() || this.remainingAh <= 0)) i = 0;
     this.current = i;
-    this.remainingAh = Math.min(this.fullChargeAh, Math.max(0, this.remainingAh + (i * dt) / 3600));
-    if (i < 0) this.dischargedAh += (-i * dt) / 3600;
+    const warp = this.tour && this.fixedCurrent === null ? this.tour.warp(this.settings) : 1;
+    this.remainingAh = Math.min(this.fullChargeAh, Math.max(0, this.remainingAh + (i * dt * warp) / 3600));
+    if (i < 0) this.dischargedAh += (-i * dt * warp) / 3600;
 
     // Cell offsets wander (mean-reverting) and the balancer works on the extremes.
     for (let k = 0; k < this.offsets.length; k++) {
@@ -293,7 +306,8 @@ export class PackModel {
 
   private updateCells(): void {
     const base = ocv(this.soc()) + this.current * CELL_IR;
-    this.cells = this.offsets.map((o) => q(base + o, 1000));
+    const high = this.tour ? HIGH_CELL_V : 0;
+    this.cells = this.offsets.map((o, k) => q(base + o + (k === 0 ? high : 0), 1000));
   }
 
   private balance(dt: number): void {
@@ -421,7 +435,7 @@ export class PackModel {
   }
 }
 
-function checkOptions(address: number, o: SimPackOptions): { model: PackModelName; cellCount: number; capacity: number } {
+function checkOptions(address: number, o: SimPackOptions): { model: PackModelName; cellCount: number; capacity: number; tour: TourOptions | null } {
   const where = `pack ${address}`;
   const model = o.model ?? 'JK-PB2A16S20P';
   if (!Object.hasOwn(MODELS, model)) throw new RangeError(`${where}: unknown model "${model}"; known: ${Object.keys(MODELS).join(', ')}`);
@@ -444,7 +458,7 @@ function checkOptions(address: number, o: SimPackOptions): { model: PackModelNam
       throw new RangeError(`${where}: profile.${k} must be a finite number${k === 'periodS' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
     }
   }
-  return { model, cellCount, capacity };
+  return { model, cellCount, capacity, tour: checkTour(where, o.tour) };
 }
 
 function threshold(l: Latch, trip: boolean, clear: boolean): void {

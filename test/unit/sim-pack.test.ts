@@ -336,6 +336,41 @@ describe('sim pack: firmware quirks and replacement', () => {
   });
 });
 
+describe('sim tour', () => {
+  it('walks every pack through every state HA may see within one cycle: charge stages, balancing both ways, an alarm raised and cleared, MOS off and on', () => {
+    for (const seed of [1, 5, 9]) {
+      const clock = new FakeClock();
+      const sim = new BusSimulator({ packs: [1, 2, 3], seed, clock, packDefaults: { tour: true }, packOptions: { 2: { capacityAh: 100, cellCount: 8 }, 3: { tour: { periodS: 600 } } } });
+      for (const a of [1, 2, 3]) {
+        const seen = { balancing: new Set<string>(), stage: new Set<string>(), alarm: new Set<string>(), chargingMos: new Set<boolean>() };
+        const t0 = clock.now();
+        for (let t = 0; t < 1200; t++) {
+          clock.advance(1000);
+          const l = sim.pack(a).live();
+          seen.balancing.add(l.balancing);
+          seen.stage.add(String(l.chargeStage));
+          seen.alarm.add(l.alarms.join('+') || 'none');
+          seen.chargingMos.add(l.chargingMos);
+        }
+        const where = `seed ${seed}, pack ${a} from ${t0}`;
+        assert.deepEqual([...seen.balancing].sort(), ['charge', 'discharge', 'off'], where);
+        assert.deepEqual([...seen.stage].sort(), ['absorption', 'bulk', 'float'], where);
+        assert.deepEqual([...seen.alarm].sort(), ['chargeOcp', 'none'], where);
+        assert.deepEqual([...seen.chargingMos].sort(), [false, true], where);
+      }
+      void sim.stop();
+    }
+  });
+
+  it('leaves the default run alone: no tour, the profile as before', () => {
+    const clock = new FakeClock();
+    const sim = new BusSimulator({ packs: [1], seed: 1, clock });
+    assert.equal(sim.pack(1).settings().balanceStartVoltage, 3.45);
+    const tour = new BusSimulator({ packs: [1], seed: 1, clock, packDefaults: { tour: true } });
+    assert.equal(tour.pack(1).settings().balanceStartVoltage, 3.35);
+  });
+});
+
 describe('sim options', () => {
   const clock = new FakeClock();
   const bad: [Partial<BusSimulatorOptions>, RegExp][] = [
@@ -355,6 +390,8 @@ describe('sim options', () => {
     [{ packs: [1], packDefaults: { model: 'JK-X' as 'JK-PB2A16S20P' } }, /pack 1: unknown model "JK-X"/],
     [{ packs: [1], packDefaults: { ambientC: 99 } }, /pack 1: ambientC must be −40–80 °C, got 99/],
     [{ packs: [1], packDefaults: { profile: { periodS: 0 } } }, /pack 1: profile.periodS must be a finite number > 0, got 0/],
+    [{ packs: [1], packDefaults: { tour: { periodS: 60 } } }, /pack 1: tour.periodS must be a number of seconds ≥ 120, got 60/],
+    [{ packs: [1], packDefaults: { tour: 'yes' as unknown as boolean } }, /pack 1: tour must be true or \{ periodS \}, got "yes"/],
   ];
   for (const [opts, message] of bad) {
     it(`rejects ${JSON.stringify(opts)}`, () => {

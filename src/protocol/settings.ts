@@ -96,13 +96,13 @@ const NUMBERS: Spec[] = [
 ];
 
 const SWITCHES: [name: string, label: string][] = [
-  ['chargingEnabled', 'Charging'],
-  ['dischargingEnabled', 'Discharging'],
-  ['balancingEnabled', 'Balancer'],
+  ['chargingEnabled', 'Charging enabled'],
+  ['dischargingEnabled', 'Discharging enabled'],
+  ['balancingEnabled', 'Balancing enabled'],
 ];
 
 const BITS: Record<string, [label: string, protection: boolean]> = {
-  heatingEnabled: ['Heating', false],
+  heatingEnabled: ['Heating enabled', false],
   disableTemperatureSensors: ['Disable temperature sensors', true],
   gpsHeartbeat: ['GPS heartbeat', false],
   portRs485: ['Multiplexed port is RS485 (off = CAN)', true],

@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { parseBankSetting } from '../src/bank/config';
+import { bankIdFrom, isBankId, parseBankSetting } from '../src/bank/config';
 import { bankStatus } from '../src/bank/status';
 import { SendThrottle } from '../src/common/throttle';
 import { BankTracker } from '../src/bank/tracker';
-import type { BankPayload } from '../src/bank/types';
+import type { BankIdentity, BankPayload } from '../src/bank/types';
 import { realClock, type TimerHandle } from '../src/common/clock';
 import { DEFAULT_BUS_OPTIONS, type FrameEvent, type PackState } from '../src/bus/types';
 import { parseEnergy, type EnergySnapshot } from '../src/energy/integrator';
@@ -29,6 +29,8 @@ interface BankNodeDef extends NodeDef {
   includeMaster: boolean | string;
   rate: number | string;
   staleAfter: number | string;
+  /** Id of the bank's Home Assistant device; blank = derived from the bus name. */
+  bankId?: string;
 }
 
 /** Node-context key of the energy counters. */
@@ -52,6 +54,7 @@ export = function (RED: NodeAPI): void {
     const expected = parseBankSetting(def.expected, 'expected', true);
     const rate = parseBankSetting(def.rate, 'rate');
     const staleAfter = parseBankSetting(def.staleAfter, 'staleAfter');
+    const rawBankId = typeof def.bankId === 'string' ? def.bankId.trim() : '';
     const problem = !bus
       ? t('jkbms-bank.errors.no-bus')
       : expected === null
@@ -60,7 +63,9 @@ export = function (RED: NodeAPI): void {
           ? t('jkbms-bank.errors.bad-rate', { value: String(def.rate) })
           : staleAfter === null
             ? t('jkbms-bank.errors.bad-stale', { value: String(def.staleAfter) })
-            : null;
+            : rawBankId !== '' && !isBankId(rawBankId)
+              ? t('jkbms-bank.errors.bad-bank-id', { value: rawBankId })
+              : null;
     if (problem || !bus || expected === null || rate === null || staleAfter === null) {
       node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms-bank.status.config') : t('jkbms-bank.status.no-bus') });
       // Deferred: Catch nodes of the flow are only known once every node of it is constructed.
@@ -70,6 +75,7 @@ export = function (RED: NodeAPI): void {
     }
     const handle: BusHandle = bus;
     const topic = `${handle.name}/bank`;
+    const identity: BankIdentity = { bus: handle.name, busId: handle.id, bankId: rawBankId || bankIdFrom(handle.name) };
     const context = node.context();
     const tracker = new BankTracker(
       {
@@ -103,7 +109,7 @@ export = function (RED: NodeAPI): void {
     const send = (): void => {
       const payload = tracker.summary(Date.now());
       showStatus(payload);
-      node.send({ topic, payload, bms: { bus: handle.name, busId: handle.id } } as NodeMessage);
+      node.send({ topic, payload, bms: { ...identity } } as NodeMessage);
     };
     const throttle = new SendThrottle(realClock, rate * 1000, () => guard(send));
 
@@ -170,7 +176,7 @@ export = function (RED: NodeAPI): void {
         delete m.resetEnergy;
         m.topic = topic;
         m.payload = tracker.summary(Date.now());
-        m.bms = { bus: handle.name, busId: handle.id };
+        m.bms = { ...identity };
         showStatus(m.payload as BankPayload);
         sendMsg(m);
         done();

@@ -21,3 +21,27 @@ export function parseBankSetting(raw: unknown, key: BankSetting, integer = false
   if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) return null;
   return integer && !Number.isInteger(v) ? null : v;
 }
+
+/** Longest bank id (it becomes part of HA unique ids and entity ids). */
+export const BANK_ID_MAX = 64;
+
+/** A bank id as the user may set it: letters, digits, `_` and `-` (HA's rule for discovery ids). */
+export function isBankId(id: unknown): id is string {
+  return typeof id === 'string' && id.length >= 1 && id.length <= BANK_ID_MAX && /^[A-Za-z0-9_-]+$/.test(id);
+}
+
+/**
+ * The default bank id, from the bus name: lowercase, every run of other characters one `_`
+ * ("House battery" → `house_battery`), `bank` when nothing is left. The editor stores it when
+ * the node is first saved, so renaming the bus later keeps the bank's Home Assistant device.
+ */
+export function bankIdFrom(busName: string): string {
+  const id = busName
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, BANK_ID_MAX);
+  return id === '' ? 'bank' : id;
+}

@@ -12,6 +12,17 @@ import type { LivePayload, SettingsPayload, Temperatures } from '../protocol/typ
 
 export type TemperatureSensor = keyof Temperatures;
 
+/**
+ * `msg.bms` of a jkbms-bank message: the bus and the bank's own id (the node's *Bank id*
+ * setting, default derived from the bus name). Home Assistant names the bank device after
+ * `bankId`, never after a node id, so copying or re-importing a flow keeps the device.
+ */
+export interface BankIdentity {
+  bus: string;
+  busId: string;
+  bankId: string;
+}
+
 /** The lowest or highest cell of the bank. */
 export interface CellRef {
   /** V. */

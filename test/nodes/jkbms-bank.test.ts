@@ -67,7 +67,8 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     );
     const p = m.payload as BankPayload;
     assert.equal(m.topic, 'house/bank');
-    assert.deepEqual(m.bms, { bus: 'house', busId: 'bus1' });
+    // The bank id (blank in this node) is derived from the bus name: it names the HA bank device.
+    assert.deepEqual(m.bms, { bus: 'house', busId: 'bus1', bankId: 'house' });
     assert.equal(p.type, 'bank');
     assert.equal(p.packsExpected, 2);
     assert.deepEqual(p.stale, []);
@@ -192,7 +193,7 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     bank.receive({ resetEnergy: true, keep: 7 });
     const reply = await until(() => got.slice(n).find((x) => x.keep === 7), 5000, 'reply');
     assert.equal(reply.topic, 'house/bank');
-    assert.deepEqual(reply.bms, { bus: 'house', busId: 'bus1' });
+    assert.deepEqual(reply.bms, { bus: 'house', busId: 'bus1', bankId: 'house' });
     assert.equal(reply.payload.energyChargedKwh, 0);
     assert.equal(reply.resetEnergy, undefined);
     assert.deepEqual(bank.context().get(ENERGY_KEY), { chargedJ: 0, dischargedJ: 0, lastAt: null, lastPower: null });
@@ -213,6 +214,7 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
     ['packs', { expected: 2.5 }, 'bad-expected'],
     ['rate', { rate: -1 }, 'bad-rate'],
     ['stale after', { staleAfter: 'soon' }, 'bad-stale'],
+    ['bank id', { bankId: 'house battery' }, 'bad-bank-id'],
   ] as const) {
     it(`refuses a bad "${what}" setting: red status, error to Catch, input refused, bus not opened`, async () => {
       const { errors } = await load([houseBus(), bankConfig(over)]);
@@ -227,6 +229,12 @@ describe('jkbms-bank node (test-helper + in-process simulator)', function () {
       assert.ok(endpoints.every((t) => !t.isOpen()), 'the bus was not opened');
     });
   }
+
+  it('sends its bank id as set (not a node id), so a copied flow keeps the HA bank device', async () => {
+    const { got } = await load([houseBus(), bankConfig({ bankId: 'garage-rack_2' })]);
+    const m = await until(() => got[0], 20_000, 'a message');
+    assert.deepEqual(m.bms, { bus: 'house', busId: 'bus1', bankId: 'garage-rack_2' });
+  });
 
   it('without a bus it reports the problem', async () => {
     const { errors } = await load([houseBus(), bankConfig({ bus: 'nope' })]);

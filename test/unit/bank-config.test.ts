@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BANK_LIMITS, parseBankSetting } from '../../src/bank/config';
+import { BANK_LIMITS, bankIdFrom, isBankId, parseBankSetting } from '../../src/bank/config';
 
 describe('bank node settings', () => {
   it('accepts numbers and numeric strings within the range; blank is 0', () => {
@@ -27,5 +27,17 @@ describe('bank node settings', () => {
     ] as const) {
       assert.equal(parseBankSetting(raw, key, integer), null, `${String(raw)} as ${key}`);
     }
+  });
+
+  it('bank id: derived from the bus name (lowercase, one _ per run of other characters), user ids of HA id characters only', () => {
+    assert.equal(bankIdFrom('bus1'), 'bus1');
+    assert.equal(bankIdFrom('House Battery'), 'house_battery');
+    assert.equal(bankIdFrom('  Garage / Rack-2 '), 'garage_rack-2');
+    assert.equal(bankIdFrom('Gîte été'), 'gite_ete');
+    assert.equal(bankIdFrom('***'), 'bank');
+    assert.equal(bankIdFrom('x'.repeat(100)).length, 64);
+    for (const id of ['bus1', 'House_Battery', 'a-b', 'x'.repeat(64)]) assert.ok(isBankId(id), id);
+    for (const id of ['', 'a b', 'a/b', 'é', 'x'.repeat(65), 42, null]) assert.ok(!isBankId(id), String(id));
+    for (const name of ['bus1', 'House Battery', 'Gîte été', '***']) assert.ok(isBankId(bankIdFrom(name)), name);
   });
 });

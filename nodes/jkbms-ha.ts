@@ -11,8 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { type Clock, realClock } from '../src/common/clock';
-import { HaBridge, type PersistKey } from '../src/ha/bridge';
-import { parseControl } from '../src/ha/controls';
+import { HaBridge, type PersistKey, type StoredState } from '../src/ha/bridge';
+import { parseControl } from '../src/ha/control-input';
 import { topicPrefixProblem } from '../src/ha/ids';
 import { HaInputError, type InputOptions, parseInput } from '../src/ha/input';
 import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos, WriteRequest } from '../src/ha/types';
@@ -55,6 +55,12 @@ function readOrigin(): Origin {
 
 const ORIGIN = readOrigin();
 
+/** Default "State at most every", s: a few seconds per pack keeps Home Assistant's recorder small. */
+const DEFAULT_RATE_S = 5;
+
+/** How long a pack waits for its serial number before it is announced under its provisional id, s. */
+const SERIAL_WAIT_S = 60;
+
 /** Node options → HaOptions, or the i18n key of the first invalid option. */
 function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string } {
   const discoveryPrefix = String(c.discoveryPrefix ?? 'homeassistant').trim();
@@ -62,7 +68,7 @@ function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string }
   const num = (v: unknown, dflt: number): number => (v === '' || v === undefined || v === null ? dflt : Number(v));
   const expireAfter = num(c.expireAfter, 120);
   const qos = num(c.qos, 1);
-  const rateLimit = num(c.rateLimit, 0);
+  const rateLimit = num(c.rateLimit, DEFAULT_RATE_S);
   const energyMaxGap = num(c.energyMaxGap, 60);
   if (topicPrefixProblem(discoveryPrefix)) return { error: 'bad-topic', option: 'discoveryPrefix' };
   if (topicPrefixProblem(baseTopic)) return { error: 'bad-topic', option: 'baseTopic' };
@@ -88,6 +94,7 @@ function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string }
     expireAfter,
     qos: qos as Qos,
     rateLimit,
+    serialWait: SERIAL_WAIT_S,
     energyMaxGap,
     origin: ORIGIN,
     controls: opted(c.controls),
@@ -100,7 +107,7 @@ function haOptions(c: JkbmsHaDef): HaOptions | { error: string; option: string }
  * configured context store, Node-RED deletes a node's context whenever the node is stopped,
  * so a redeploy would otherwise reset the energy counters.
  */
-const carried = new Map<string, { energy: unknown; announced: unknown }>();
+const carried = new Map<string, StoredState>();
 
 const toNodeMsg = (m: MqttMessage): NodeMessage => ({ topic: m.topic, payload: m.payload, retain: m.retain, qos: m.qos }) as NodeMessage;
 const toRequestMsg = (r: WriteRequest): NodeMessage => ({ topic: r.topic, payload: r.payload, bms: r.bms }) as NodeMessage;
@@ -111,9 +118,11 @@ export = function (RED: NodeAPI) {
 
     const opts = haOptions(config);
     if ('error' in opts) {
-      this.error(RED._(`jkbms-ha.errors.${opts.error}`, { option: opts.option }), {});
-      this.status({ fill: 'red', shape: 'dot', text: 'jkbms-ha.status.config-error' });
-      this.on('input', (_msg, _send, done) => done());
+      const problem = RED._(`jkbms-ha.errors.${opts.error}`, { option: opts.option });
+      this.status({ fill: 'red', shape: 'dot', text: RED._('jkbms-ha.status.config-error') });
+      // Deferred: Catch nodes of the flow are only known once every node of it is constructed.
+      setImmediate(() => this.error(problem, {}));
+      this.on('input', (_msg, _send, done) => done(new Error(problem)));
       return;
     }
 
@@ -160,6 +169,8 @@ export = function (RED: NodeAPI) {
           if (err) this.error(err, {});
         }),
       writable,
+      // A listen-only bus never asks for device info; the JK master (address 0) never tells its serial.
+      serialExpected: (busId, address) => address !== 0 && getBus(RED, busId)?.engine.options.mode !== 'listen',
     });
 
     // A bank message names its bus only in its topic: find the one deployed jkbms-bus of that name.
@@ -181,7 +192,7 @@ export = function (RED: NodeAPI) {
       if (c.banks > 0) parts.push(RED._(`jkbms-ha.status.${c.banksOffline ? 'banks-offline' : 'banks'}`, { count: c.banks, offline: c.banksOffline }));
       const s =
         parts.length === 0
-          ? { fill: 'yellow' as const, shape: 'ring' as const, text: 'jkbms-ha.status.waiting' }
+          ? { fill: 'yellow' as const, shape: 'ring' as const, text: RED._('jkbms-ha.status.waiting') }
           : { fill: c.offline + c.banksOffline === 0 ? ('green' as const) : ('yellow' as const), shape: 'dot' as const, text: parts.join(', ') };
       const key = JSON.stringify([s, c]);
       if (key !== lastStatus) {
@@ -191,19 +202,29 @@ export = function (RED: NodeAPI) {
     };
     updateStatus();
 
-    // Restore energy counters and the announced-config registry: from the node context
-    // (default store; persistent when settings.js configures contextStorage), else from the
-    // previous instance of this node in this process (a redeploy).
+    // Restore the energy counters, the announced-config registry and what is known of each pack
+    // (serial, device info, settings): from the node context (default store; persistent when
+    // settings.js configures contextStorage), else from the previous instance of this node in
+    // this process (a redeploy). Nothing is announced before this has run.
     const previous = carried.get(this.id);
     carried.delete(this.id);
-    ctx.get('energy', (err1: Error, energy: unknown) => {
-      ctx.get('announced', (err2: Error, announced: unknown) => {
-        const err = err1 ?? err2;
-        if (err) this.error(err, {});
-        const inContext = !err && (energy !== undefined || announced !== undefined);
-        bridge.restore(inContext ? { energy, announced } : (previous ?? {}));
-      });
-    });
+    const keys = ['energy', 'announced', 'packs'] as const;
+    const read = (i: number, got: StoredState, failed: Error | null): void => {
+      if (i < keys.length) {
+        ctx.get(keys[i]!, (err: Error, value: unknown) => read(i + 1, { ...got, [keys[i]!]: value }, failed ?? err ?? null));
+        return;
+      }
+      if (failed) this.error(failed, {});
+      const inContext = !failed && keys.some((k) => got[k] !== undefined);
+      try {
+        const out = bridge.restore(inContext ? got : (previous ?? {}));
+        if (out.length) this.send([out.map(toNodeMsg)]);
+        updateStatus();
+      } catch (err) {
+        this.error(err, {});
+      }
+    };
+    read(0, {}, null);
 
     // The bridge is online: sent once the flow is wired (the broker node's Birth message
     // should say the same on reconnects; see the help).

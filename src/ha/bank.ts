@@ -10,7 +10,7 @@
  */
 import type { BankAlarm, BankPayload, CellRef, TemperatureRef } from '../bank/types';
 import type { EntityDef, EntityTable } from './entities';
-import { MANUFACTURER } from './pack';
+import { MANUFACTURER } from './constants';
 import type { DeviceInfo } from './types';
 
 /** The fields of the bank payload the HA device uses (checked by src/ha/input.ts). */
@@ -64,7 +64,7 @@ export const BANK_ENTITIES: EntityTable<BankView> = [
     group: 'core',
     entities: () => [
       sensor({ key: 'packs_online', name: 'Packs online', path: ['packs_online'], ...M, precision: 0, icon: 'mdi:counter' }),
-      sensor({ key: 'packs_expected', name: 'Packs expected', path: ['packs_expected'], diagnostic: true, icon: 'mdi:counter' }),
+      sensor({ key: 'packs_expected', name: 'Packs expected', path: ['packs_expected'], ...M, precision: 0, diagnostic: true, icon: 'mdi:counter' }),
       sensor({ key: 'stale_packs', name: 'Stale packs', path: ['stale_packs'], ...M, precision: 0, diagnostic: true, icon: 'mdi:battery-alert', ...attrs('stale_packs') }),
       sensor({ key: 'voltage', name: 'Voltage', path: ['voltage'], ...V, ...M, precision: 2 }),
       sensor({ key: 'current', name: 'Current', path: ['current'], deviceClass: 'current', unit: 'A', ...M, precision: 2 }),
@@ -139,6 +139,11 @@ export function bankState(v: BankView): Record<string, unknown> {
       alarm: { alarms: s.alarms.map(alarmOf) },
     },
   };
+}
+
+/** What must reach HA at once (see packUrgentKey): alarms, the MOS and enabled flags, the counted packs. */
+export function bankUrgentKey(s: BankSummary): string {
+  return JSON.stringify([s.alarm, s.alarms.map((a) => [a.address, a.alarm]), s.chargingMos, s.dischargingMos, s.chargingEnabled, s.dischargingEnabled, s.packsOnline, s.stale]);
 }
 
 export function bankDevice(deviceId: string, v: BankView): DeviceInfo {

@@ -51,6 +51,7 @@ function entityFields(def: EntityDef): Record<string, unknown> {
   if (def.icon !== undefined) o.icon = def.icon;
   if (def.diagnostic) o.entity_category = 'diagnostic';
   if (def.config) o.entity_category = 'config';
+  if (def.disabled) o.enabled_by_default = false;
   return o;
 }
 

@@ -39,6 +39,8 @@ export interface EntityDef {
   nullable?: boolean;
   /** HA attributes of the entity: an object in the state JSON at this path (`json_attributes_template`). */
   attributes?: StatePath;
+  /** Announced with `enabled_by_default: false`: HA lists it, disabled until the user enables it. */
+  disabled?: boolean;
 }
 
 export interface CommandDef {

@@ -6,8 +6,8 @@
  * - Ids contain only `[a-zA-Z0-9_-]` (HA's rule for discovery ids); anything else becomes `_`.
  * - Entity unique ids are `<device id>_<entity key>`; `default_entity_id` is the lowercase
  *   slug of that (HA entity ids allow only `[a-z0-9_]`).
- * - The bank of a bus (jkbms-bank) is the device `jkbms_bank_<busId>`, on
- *   `<base>/<bus>/bank/state|availability`.
+ * - The bank of a bus (jkbms-bank) is the device `jkbms_bank_<bank id>` (the jkbms-bank node's
+ *   *Bank id*), on `<base>/<bus>/bank/state|availability`.
  * - Topics: `<base>/<bus>/<device id without "jkbms_">/state|availability`, commands on
  *   `<base>/<bus>/<device id without "jkbms_">/set/<setting>`, and `<base>/bridge/availability`.
  */
@@ -40,9 +40,9 @@ export function packDeviceId(busId: string, address: number, serial: string | nu
   return s === null ? provisionalDeviceId(busId, address) : serialDeviceId(s);
 }
 
-/** Device id of the bank of a bus (bus config node id). */
-export function bankDeviceId(busId: string): string {
-  return `${DEVICE_ID_PREFIX}bank_${sanitizeId(busId)}`;
+/** Device id of a bank (the jkbms-bank node's bank id). */
+export function bankDeviceId(bankId: string): string {
+  return `${DEVICE_ID_PREFIX}bank_${sanitizeId(bankId)}`;
 }
 
 /** HA entity id object part (`[a-z0-9_]`) for a unique id. */

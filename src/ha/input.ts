@@ -1,91 +1,38 @@
 /**
- * What the `jkbms-ha` node accepts, checked field by field. A malformed message yields an
- * `HaInputError` naming the first bad field (the node turns it into `done(err)`), so a
- * corrupted or hand-made message can never create a phantom device or a broken entity.
+ * What the `jkbms-ha` node accepts besides control messages (src/ha/control-input.ts), checked
+ * field by field (src/ha/check.ts): jkbms messages, jkbms-bank summaries, HA's birth message
+ * and the remove command.
  */
+import { bankIdFrom } from '../bank/config';
+import type { BankIdentity } from '../bank/types';
+import type { BmsIdentity } from '../messages/message';
 import type { BalancingState, ChargeStage, InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
 import type { BankSummary } from './bank';
-import { type PackIdentity, TEMPERATURE_KEYS } from './pack';
+import { address, bool, boolOrNull, checkBms, checkInfo, checkSettings, HaInputError, isAddress, isCount, isNum, isObj, num, numArray, numOrNull, type Obj, str } from './check';
+import { TEMPERATURE_KEYS, type TemperatureKey } from './constants';
 
-export class HaInputError extends Error {
-  /**
-   * @param code i18n key suffix under `jkbms-ha.errors.` (`unknown-input`, `bad-field`, `bad-command`, `unsupported-type`, `unknown-bus`).
-   * @param field the offending property path (e.g. `msg.payload.cells[3]`), when there is one; for `unknown-bus` the bus name.
-   */
-  constructor(
-    readonly code: 'unknown-input' | 'bad-field' | 'bad-command' | 'unsupported-type' | 'unknown-bus',
-    readonly field?: string,
-  ) {
-    super(field ? `${code}: ${field}` : code);
-    this.name = 'HaInputError';
-  }
-}
+export { HaInputError } from './check';
 
-export interface BmsRef {
-  bus: string;
-  busId: string;
-  address: number;
-  identity: PackIdentity;
-}
-
-/** The bus of a jkbms-bank summary. */
-export interface BankRef {
-  bus: string;
-  busId: string;
-}
-
-/** `all`: every pack and bank; `bank`: the bank devices (of every bus); `address` / `serialNumber`: packs. */
+/** `all`: every pack and bank; `bank`: the bank devices; `address` / `serialNumber`: packs. */
 export type RemoveTarget = { all: true } | { all?: false; address?: number; serialNumber?: string; bank?: true };
 
 export type HaInput =
   | { kind: 'birth'; online: boolean }
   | { kind: 'remove'; target: RemoveTarget }
   /** `at`: the frame's wall-clock time (msg.frame.ts, epoch ms) when the message carries it. */
-  | { kind: 'live'; bms: BmsRef; payload: LivePayload; at: number | null }
-  | { kind: 'settings'; bms: BmsRef; payload: SettingsPayload }
-  | { kind: 'info'; bms: BmsRef; payload: InfoPayload }
-  | { kind: 'availability'; bms: BmsRef; online: boolean }
-  /** A jkbms-bank summary (`msg.topic` "<bus name>/bank"). */
-  | { kind: 'bank'; bank: BankRef; summary: BankSummary };
+  | { kind: 'live'; bms: BmsIdentity; payload: LivePayload; at: number | null }
+  | { kind: 'settings'; bms: BmsIdentity; payload: SettingsPayload }
+  | { kind: 'info'; bms: BmsIdentity; payload: InfoPayload }
+  | { kind: 'availability'; bms: BmsIdentity; online: boolean }
+  /** A jkbms-bank summary. */
+  | { kind: 'bank'; bank: BankIdentity; summary: BankSummary };
 
 export interface InputOptions {
   /**
    * The config node id of the deployed jkbms-bus with this name, or null when there is none or
-   * several (a bank message names its bus only in its topic).
+   * several (a bank message without msg.bms names its bus only in its topic).
    */
   busIdOf?: (busName: string) => string | null;
-}
-
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x) && !Buffer.isBuffer(x);
-const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-const isAddress = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 15;
-
-function num(o: Obj, k: string, at: string): void {
-  if (!isNum(o[k])) throw new HaInputError('bad-field', `${at}.${k}`);
-}
-function numOrNull(o: Obj, k: string, at: string): void {
-  if (o[k] !== null && !isNum(o[k])) throw new HaInputError('bad-field', `${at}.${k}`);
-}
-function bool(o: Obj, k: string, at: string): void {
-  if (typeof o[k] !== 'boolean') throw new HaInputError('bad-field', `${at}.${k}`);
-}
-function str(o: Obj, k: string, at: string): void {
-  if (typeof o[k] !== 'string') throw new HaInputError('bad-field', `${at}.${k}`);
-}
-function strOrNull(o: Obj, k: string, at: string): string | null {
-  const v = o[k];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw new HaInputError('bad-field', `${at}.${k}`);
-  return v;
-}
-function numArray(o: Obj, k: string, at: string, length?: number): number[] {
-  const a = o[k];
-  if (!Array.isArray(a) || (length !== undefined && a.length !== length)) throw new HaInputError('bad-field', `${at}.${k}`);
-  a.forEach((x, i) => {
-    if (!isNum(x)) throw new HaInputError('bad-field', `${at}.${k}[${i}]`);
-  });
-  return a as number[];
 }
 
 const BALANCING: readonly BalancingState[] = ['off', 'charge', 'discharge'];
@@ -107,60 +54,18 @@ function checkLive(p: Obj): LivePayload {
   }
   const t = p.temperatures;
   if (!isObj(t)) throw new HaInputError('bad-field', `${at}.temperatures`);
-  for (const k of ['mos', 't1', 't2', 't3', 't4', 't5']) numOrNull(t, k, `${at}.temperatures`);
+  for (const k of TEMPERATURE_KEYS) numOrNull(t, k, `${at}.temperatures`);
   if (!BALANCING.includes(p.balancing as BalancingState)) throw new HaInputError('bad-field', `${at}.balancing`);
   if (!STAGES.includes(p.chargeStage as ChargeStage | null)) throw new HaInputError('bad-field', `${at}.chargeStage`);
   for (const k of ['chargingMos', 'dischargingMos', 'precharging', 'heating', 'chargerPlugged', 'emergency']) bool(p, k, at);
   return p as unknown as LivePayload;
 }
 
-function checkSettings(p: Obj): SettingsPayload {
-  const at = 'msg.payload';
-  for (const k of ['cellOvp', 'cellUvp', 'cellRequestChargeVoltage', 'cellRequestFloatVoltage', 'balanceStartVoltage', 'balanceTriggerVoltage', 'maxChargeCurrent', 'maxDischargeCurrent', 'maxBalanceCurrent', 'nominalCapacityAh', 'cellCount']) {
-    num(p, k, at);
-  }
-  for (const k of ['chargingEnabled', 'dischargingEnabled', 'balancingEnabled', 'heatingEnabled']) bool(p, k, at);
-  return p as unknown as SettingsPayload;
-}
-
-function checkInfo(p: Obj): InfoPayload {
-  const at = 'msg.payload';
-  for (const k of ['vendorId', 'hardwareVersion', 'softwareVersion', 'deviceName', 'manufacturingDate', 'serialNumber']) str(p, k, at);
-  for (const k of ['powerOnCount', 'uart1Protocol', 'uart2Protocol', 'canProtocol']) num(p, k, at);
-  return p as unknown as InfoPayload;
-}
-
-export function checkBms(bms: unknown): BmsRef {
-  if (!isObj(bms)) throw new HaInputError('bad-field', 'msg.bms');
-  if (typeof bms.busId !== 'string' || bms.busId === '') throw new HaInputError('bad-field', 'msg.bms.busId');
-  if (typeof bms.bus !== 'string') throw new HaInputError('bad-field', 'msg.bms.bus');
-  if (!isAddress(bms.address)) throw new HaInputError('bad-field', 'msg.bms.address');
-  return {
-    bus: bms.bus,
-    busId: bms.busId,
-    address: bms.address,
-    identity: {
-      serialNumber: strOrNull(bms, 'serialNumber', 'msg.bms'),
-      model: strOrNull(bms, 'model', 'msg.bms'),
-      hardwareVersion: strOrNull(bms, 'hardwareVersion', 'msg.bms'),
-      softwareVersion: strOrNull(bms, 'softwareVersion', 'msg.bms'),
-      name: strOrNull(bms, 'name', 'msg.bms'),
-    },
-  };
-}
-
-const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
-
 function nullOr<T>(o: Obj, k: string, at: string, check: (v: Obj, at: string) => T): T | null {
   const v = o[k];
   if (v === null) return null;
   if (!isObj(v)) throw new HaInputError('bad-field', `${at}.${k}`);
   return check(v, `${at}.${k}`);
-}
-
-function address(o: Obj, at: string): number {
-  if (!isAddress(o.address)) throw new HaInputError('bad-field', `${at}.address`);
-  return o.address;
 }
 
 /** The fields of a jkbms-bank summary that the bank device uses (src/bank/types.ts), checked and copied. */
@@ -173,9 +78,7 @@ function checkBank(p: Obj): BankSummary {
   });
   for (const k of ['current', 'power', 'voltage', 'soc', 'remainingAh', 'fullChargeAh', 'cellDelta']) numOrNull(p, k, at);
   for (const k of ['alarm', 'chargingMos', 'dischargingMos']) bool(p, k, at);
-  for (const k of ['chargingEnabled', 'dischargingEnabled']) {
-    if (p[k] !== null && typeof p[k] !== 'boolean') throw new HaInputError('bad-field', `${at}.${k}`);
-  }
+  for (const k of ['chargingEnabled', 'dischargingEnabled']) boolOrNull(p, k, at);
   for (const k of ['energyChargedKwh', 'energyDischargedKwh']) {
     if (!isNum(p[k]) || (p[k] as number) < 0) throw new HaInputError('bad-field', `${at}.${k}`);
   }
@@ -186,8 +89,8 @@ function checkBank(p: Obj): BankSummary {
   };
   const temperature = (t: Obj, tat: string) => {
     num(t, 'value', tat);
-    if (!TEMPERATURE_KEYS.includes(t.sensor as (typeof TEMPERATURE_KEYS)[number])) throw new HaInputError('bad-field', `${tat}.sensor`);
-    return { value: t.value as number, address: address(t, tat), sensor: t.sensor as (typeof TEMPERATURE_KEYS)[number] };
+    if (!TEMPERATURE_KEYS.includes(t.sensor as TemperatureKey)) throw new HaInputError('bad-field', `${tat}.sensor`);
+    return { value: t.value as number, address: address(t, tat), sensor: t.sensor as TemperatureKey };
   };
   const alarms = p.alarms;
   if (!Array.isArray(alarms)) throw new HaInputError('bad-field', `${at}.alarms`);
@@ -228,19 +131,25 @@ function checkBank(p: Obj): BankSummary {
 }
 
 /**
- * A bank message: its bus from `msg.bms` ({bus, busId}, set by jkbms-bank), else from `msg.topic`
- * ("<bus name>/bank") with the id looked up among the deployed buses.
+ * A bank message: its identity from `msg.bms` ({bus, busId, bankId}, set by jkbms-bank), else
+ * from `msg.topic` ("<bus name>/bank") with the bus id looked up among the deployed buses. A
+ * message without a bank id (an older jkbms-bank, a hand-made one) gets the id derived from the
+ * bus name, as jkbms-bank does for an empty setting.
  */
 function parseBank(topic: unknown, bms: unknown, p: Obj, opts: InputOptions): HaInput {
   const summary = checkBank(p);
   if (isObj(bms) && typeof bms.bus === 'string' && typeof bms.busId === 'string' && bms.busId !== '') {
-    return { kind: 'bank', bank: { bus: bms.bus, busId: bms.busId }, summary };
+    if (bms.bankId !== undefined && (typeof bms.bankId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(bms.bankId))) {
+      throw new HaInputError('bad-field', 'msg.bms.bankId');
+    }
+    const bankId = typeof bms.bankId === 'string' ? bms.bankId : bankIdFrom(bms.bus);
+    return { kind: 'bank', bank: { bus: bms.bus, busId: bms.busId, bankId }, summary };
   }
   if (typeof topic !== 'string' || !topic.endsWith('/bank') || topic.length === '/bank'.length) throw new HaInputError('bad-field', 'msg.topic');
   const bus = topic.slice(0, -'/bank'.length);
   const busId = opts.busIdOf?.(bus) ?? null;
   if (busId === null) throw new HaInputError('unknown-bus', bus);
-  return { kind: 'bank', bank: { bus, busId }, summary };
+  return { kind: 'bank', bank: { bus, busId, bankId: bankIdFrom(bus) }, summary };
 }
 
 function checkRemove(p: Obj): RemoveTarget {

@@ -49,8 +49,16 @@ export interface HaOptions {
   /** HA `expire_after`, s; 0 = not set. */
   expireAfter: number;
   qos: Qos;
-  /** Publish a pack's state at most every this many seconds; 0 = every live frame. */
+  /**
+   * Publish a pack's (and a bank's) state at most every this many seconds, the latest values
+   * winning; 0 = every live frame. Alarm, MOS and switch changes are published at once.
+   */
   rateLimit: number;
+  /**
+   * How long a pack whose serial number is not known yet (and can be learned on its bus) waits
+   * for it before it is announced under its provisional id, s.
+   */
+  serialWait: number;
   /** Longest gap between live frames that is still integrated into the energy counters, s. */
   energyMaxGap: number;
   origin: Origin;

@@ -28,7 +28,8 @@ interface AedesBroker {
 helper.init(require.resolve('node-red'));
 
 const BUS_ID = 'busA';
-const DEV = `jkbms_bank_${BUS_ID}`;
+/** The bank id jkbms-bank derives from the bus name "bus1" (its Bank id left blank). */
+const DEV = 'jkbms_bank_bus1';
 const STATE = 'jkbms/bus1/bank/state';
 const AVAIL = 'jkbms/bus1/bank/availability';
 const BRIDGE = 'jkbms/bridge/availability';

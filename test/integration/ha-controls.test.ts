@@ -128,13 +128,20 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
   }
 
   const serial = () => sim.pack(1).serialNumber;
-  const states = () => hass.seen.filter((m) => m.topic === `jkbms/bus1/${serial()}/state`).map((m) => JSON.parse(m.payload) as Record<string, any>);
+  const allStates = () => hass.seen.filter((m) => m.topic === `jkbms/bus1/${serial()}/state`).map((m) => JSON.parse(m.payload) as Record<string, any>);
+  /** States from the one firstState() waited for on (the announcement's own states before it are not counted). */
+  let base = 0;
+  const states = () => allStates().slice(base);
   const config = (topic: string) => hass.seen.filter((m) => m.topic === topic && m.payload !== '').map((m) => JSON.parse(m.payload) as Record<string, any>).at(-1);
-  /** The pack announced under its serial number with its settings, and its first state there. */
+  /** The pack announced under its serial number with its settings, and a state on request after that (counted from there). */
   async function firstState(): Promise<void> {
+    base = 0;
     await until(() => got.haOut!.some((m) => m.topic === `homeassistant/sensor/jkbms_${serial()}_setting_cell_ovp/config`), 'announced under the serial, with settings');
+    await new Promise((r) => setTimeout(r, 100));
+    const before = allStates().length;
     (helper.getNode('p1') as unknown as { receive(m: unknown): void }).receive({ payload: 'live' });
-    await until(() => states().length === 1, 'the first state');
+    await until(() => allStates().length > before, 'the first state');
+    base = before;
   }
   async function command(setting: string, payload: string): Promise<void> {
     await hass.c.publishAsync(`jkbms/bus1/${serial()}/set/${setting}`, payload, { qos: 1 });
@@ -168,7 +175,7 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
 
     await command('chargingEnabled', 'OFF');
     const confirmed = await until(() => states().find((s) => s.controls.chargingEnabled === false), 'the confirmed state');
-    assert.equal(confirmed.settings.charging_enabled, false);
+    assert.equal(confirmed.settings.charging_enabled, undefined, 'a control is not also a settings sensor');
     assert.equal(states().length, 2, 'one new state: the confirmation itself (no live frame passes the jkbms node)');
     assert.equal(sim.pack(1).settings().chargingEnabled, false);
     assert.deepEqual(got.results!.map((m) => m.payload), [{ ok: true, address: 1, setting: 'chargingEnabled', requested: false, before: true, after: false }]);
@@ -216,7 +223,7 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     assert.deepEqual(got.results, []);
   });
 
-  it('a retained command (replayed by the broker on every subscribe) is refused, never written', async () => {
+  it('a retained command (replayed by the broker on every subscribe) is refused, never written, and deleted from the broker', async () => {
     const ser = new BusSimulator({ packs: [1], seed: 3 }).pack(1).serialNumber;
     const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
     await pub.publishAsync(`jkbms/bus1/${ser}/set/chargingEnabled`, 'OFF', { qos: 1, retain: true });
@@ -227,6 +234,15 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     assert.deepEqual(got.haErrors!.map((m) => m.error.message), ['Error: jkbms-ha.errors.retained-command']);
     assert.deepEqual(tx.filter(isWrite), []);
     assert.equal(sim.pack(1).settings().chargingEnabled, true);
+    // Gone from the broker: a new subscriber gets nothing retained there (and the deletion, coming back as an empty command, was ignored).
+    const late = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    const retained: string[] = [];
+    late.on('message', (topic, payload, packet) => packet.retain && retained.push(`${topic}=${payload.toString()}`));
+    await late.subscribeAsync(`jkbms/bus1/${ser}/set/+`, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await late.endAsync();
+    assert.deepEqual(retained, []);
+    assert.equal(got.haErrors!.length, 1);
   });
 
   it('a bus without "allow writes": no switches or numbers, and a warning saying why', async () => {
@@ -238,12 +254,14 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     assert.deepEqual(warn, ['jkbms-ha.warn.not-writable']);
   });
 
-  it('the example "Home Assistant - MQTT discovery" with writes allowed: a switch in HA turns discharging off', async () => {
+  it('the example "Home Assistant - MQTT discovery" with writes allowed and Controls ticked: a switch in HA turns discharging off', async () => {
     const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', 'Home Assistant - MQTT discovery.json'), 'utf8')) as (FlowNode & Record<string, any>)[];
     const flowNodes: FlowNode[] = [
       { id: 'tab1', type: 'tab' },
       ...example.map((n): FlowNode => {
+        // The example ships with both off (it deploys without a warning); a user ticks both.
         if (n.type === 'jkbms-bus') return { ...n, allowWrites: true, mode: 'master' };
+        if (n.type === 'jkbms-ha') return { ...n, controls: true, z: 'tab1' };
         if (n.type === 'mqtt-broker') return { ...n, broker: '127.0.0.1', port: String(port) };
         if (n.type === 'debug') return { id: n.id, type: 'helper', z: 'tab1' };
         return { ...n, z: 'tab1' };
@@ -264,8 +282,8 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     assert.match(errors[0]!.error.message, /balanceTriggerVoltage = 7 is out of range: valid 0\.003–1 V/);
     assert.equal(tx.filter(isWrite).length, 1);
     // The example's jkbms-bank node makes the bank a device of its own.
-    const busId = example.find((n) => n.type === 'jkbms-bus')!.id;
-    const soc = await until(() => config(`homeassistant/sensor/jkbms_bank_${busId}_soc/config`), 'the bank device');
+    const bankId = example.find((n) => n.type === 'jkbms-bank')!.bankId as string;
+    const soc = await until(() => config(`homeassistant/sensor/jkbms_bank_${bankId}_soc/config`), 'the bank device');
     assert.deepEqual([soc.device.name, soc.state_topic], ['JK-PB Bank bus1', 'jkbms/bus1/bank/state']);
     await until(() => hass.seen.some((m) => m.topic === 'jkbms/bus1/bank/state' && JSON.parse(m.payload).packs_online === 1), 'a bank state');
   });

@@ -53,7 +53,8 @@ function flow(port: number) {
   return [
     { id: 't1', type: 'tab' },
     { id: 'in1', type: 'mqtt in', z: 't1', broker: 'b1', topic: 'homeassistant/status', qos: '1', datatype: 'utf8', nl: false, rap: false, rh: 0, inputs: 0, wires: [['ha1']] },
-    { id: 'ha1', type: 'jkbms-ha', z: 't1', name: '', wires: [['out1']] },
+    // Every live frame published (rateLimit 0): this suite checks the messages, not the rate.
+    { id: 'ha1', type: 'jkbms-ha', z: 't1', name: '', rateLimit: 0, wires: [['out1']] },
     { id: 'out1', type: 'mqtt out', z: 't1', broker: 'b1', topic: '', qos: '', retain: '', wires: [] },
     {
       id: 'b1',
@@ -111,18 +112,20 @@ describe('jkbms-ha with a real MQTT broker (aedes, core mqtt nodes)', function (
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  it('leaves retained discovery configs that follow HA rules, one device per pack, no provisional leftovers', async () => {
+  it('leaves retained discovery configs that follow HA rules, one device per pack, never a provisional one', async () => {
     send(frame(msg(live())));
-    await until(() => ha.seen.some((m) => m.topic.startsWith('homeassistant/sensor/jkbms_') && m.topic.endsWith('_voltage/config')));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(ha.seen.filter((m) => m.topic.startsWith('homeassistant/')), [], 'nothing before the serial number is known');
     send(msg(info(), bms(2, true)));
     await until(() => ha.seen.some((m) => m.topic === AVAIL && m.payload === 'online'));
+    assert.deepEqual(ha.seen.filter((m) => m.payload === '' || m.topic.includes(`jkbms_${'a1b2c3d4e5f60718'}_`)), [], 'nothing provisional, nothing deleted');
 
     // What HA finds when it (re)subscribes: the retained messages only.
     const late = await client(port, ['homeassistant/#', 'jkbms/#']);
     await until(() => late.seen.filter((m) => m.topic.startsWith('homeassistant/')).length === 103);
     await new Promise((r) => setTimeout(r, 200)); // nothing else retained arrives
     const configs = late.seen.filter((m) => m.topic.startsWith('homeassistant/'));
-    assert.equal(configs.length, 103); // 93 entities + 10 device-info diagnostics; the provisional ones were deleted
+    assert.equal(configs.length, 103); // 93 entities + 10 device-info diagnostics
     const uids = new Set<string>();
     for (const m of configs) {
       assert.equal(m.retain, true);

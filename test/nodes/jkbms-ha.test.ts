@@ -19,10 +19,11 @@ const WALL0 = 1_700_000_000_000;
 let seq = 0;
 let HA = 'ha0';
 
+/** The node under test; `rateLimit: 0` (every live frame) unless a test is about the rate. */
 function flow(haConfig: Record<string, unknown> = {}) {
   return [
     { id: 't1', type: 'tab' },
-    { id: HA, type: 'jkbms-ha', z: 't1', name: '', wires: [['out']], ...haConfig },
+    { id: HA, type: 'jkbms-ha', z: 't1', name: '', rateLimit: 0, wires: [['out']], ...haConfig },
     { id: 'out', type: 'helper', z: 't1' },
     { id: 'c1', type: 'catch', z: 't1', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 't1' },
@@ -80,35 +81,35 @@ describe('jkbms-ha node', () => {
     const n = helper.getNode(HA) as AnyNode;
     const got = collect('out');
     await until(() => got.length === 1);
-    await feed(n, msg(live()));
-    await until(() => got.length === 1 + 96);
+    await feed(n, msg(live(), bms(2, true)));
+    await until(() => got.length === 1 + 101);
     const o = outs(got).slice(1);
     assert.deepEqual(
       o.slice(0, 2).map((m) => [m.topic, m.retain, m.qos]),
       [
         ['jkbms/bridge/availability', true, 1],
-        [`homeassistant/sensor/${PROV}_voltage/config`, true, 1],
+        [`homeassistant/sensor/${SER}_voltage/config`, true, 1],
       ],
     );
     assert.deepEqual(JSON.parse(o[1]!.payload), {
       name: 'Voltage',
-      unique_id: `${PROV}_voltage`,
-      default_entity_id: `sensor.${PROV}_voltage`,
-      state_topic: `jkbms/bus1/${BUS_ID}_2/state`,
+      unique_id: `${SER}_voltage`,
+      default_entity_id: `sensor.${SER}_voltage`,
+      state_topic: `jkbms/bus1/${SERIAL}/state`,
       value_template: '{{ value_json.voltage }}',
       device_class: 'voltage',
       unit_of_measurement: 'V',
       state_class: 'measurement',
       suggested_display_precision: 2,
-      availability: [{ topic: `jkbms/bus1/${BUS_ID}_2/availability` }, { topic: 'jkbms/bridge/availability' }],
+      availability: [{ topic: `jkbms/bus1/${SERIAL}/availability` }, { topic: 'jkbms/bridge/availability' }],
       availability_mode: 'all',
       expire_after: 120,
-      device: { identifiers: [PROV], name: 'JK-PB Battery 2', manufacturer: 'Jikong' },
+      device: { identifiers: [SER], name: 'JK-PB Battery 2', manufacturer: 'Jikong', model: 'JK_PB2A16S20P', sw_version: '15.38', hw_version: '15A', serial_number: SERIAL },
       origin: { name: '@jkpb/node-red-jkbms', sw_version: require('../../package.json').version, support_url: 'https://github.com/jkpb/node-red-jkbms' },
     });
-    assert.deepEqual(o.at(-2), { topic: `jkbms/bus1/${BUS_ID}_2/availability`, payload: 'online', retain: true, qos: 1, _msgid: (o.at(-2) as unknown as { _msgid: string })._msgid });
+    assert.deepEqual(o.at(-2), { topic: `jkbms/bus1/${SERIAL}/availability`, payload: 'online', retain: true, qos: 1, _msgid: (o.at(-2) as unknown as { _msgid: string })._msgid });
     const state = o.at(-1)!;
-    assert.equal(state.topic, `jkbms/bus1/${BUS_ID}_2/state`);
+    assert.equal(state.topic, `jkbms/bus1/${SERIAL}/state`);
     assert.equal(state.retain, false);
     assert.equal(typeof state.payload, 'string');
     assert.equal((JSON.parse(state.payload) as { voltage: number }).voltage, 52.822);
@@ -116,21 +117,32 @@ describe('jkbms-ha node', () => {
     assert.deepEqual(status, { fill: 'green', shape: 'dot', text: 'jkbms-ha.status.packs' });
   });
 
-  it('switches to the serial id when the info arrives, deleting the provisional configs', async () => {
+  it('waits for the serial number: no provisional device; announced under the serial when the info arrives', async () => {
     await helper.load(haNode, flow());
     const n = helper.getNode(HA) as AnyNode;
     const got = collect('out');
     await until(() => got.length === 1);
-    await feed(n, msg(live()));
-    await until(() => got.length === 97);
-    got.length = 0;
+    await feed(n, msg(live()), msg(live()));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got.length, 1, 'nothing before the serial number is known');
     await feed(n, msg(info(), bms(2, true)));
     await until(() => outs(got).some((m) => m.topic === `jkbms/bus1/${SERIAL}/availability`));
-    const o = outs(got);
-    assert.ok(o.some((m) => m.topic === `homeassistant/sensor/${PROV}_voltage/config` && m.payload === '' && m.retain));
-    assert.ok(o.some((m) => m.topic === `jkbms/bus1/${BUS_ID}_2/availability` && m.payload === '' && m.retain));
+    const o = outs(got).slice(1);
+    assert.deepEqual(o.filter((m) => m.payload === ''), [], 'nothing deleted');
+    assert.ok(o.every((m) => !m.topic.includes(PROV)), 'nothing provisional');
     const v = o.find((m) => m.topic === `homeassistant/sensor/${SER}_voltage/config`)!;
     assert.equal((JSON.parse(v.payload) as { device: { serial_number: string } }).device.serial_number, SERIAL);
+  });
+
+  it('a listen-only bus (no serial can be had): announced at once under the provisional id', async () => {
+    await helper.load([busNode, haNode], [...flow(), busConfig({ id: BUS_ID, name: 'bus1', mode: 'listen' })]);
+    const n = helper.getNode(HA) as AnyNode;
+    const got = collect('out');
+    await until(() => got.length === 1);
+    await feed(n, msg(live()));
+    await until(() => got.length === 1 + 96);
+    assert.ok(outs(got).slice(2, -2).every((m) => m.topic.startsWith(`homeassistant/`) && m.topic.includes(`/${PROV}_`)));
+    assert.equal(outs(got).at(-1)!.topic, `jkbms/bus1/${BUS_ID}_2/state`);
   });
 
   it("re-announces on HA's birth message routed from an mqtt in node", async () => {
@@ -196,8 +208,8 @@ describe('jkbms-ha node', () => {
     await until(() => caught.length === 2);
     assert.equal((caught[1] as { error: { message: string } }).error.message, 'Error: jkbms-ha.errors.unknown-input');
     assert.equal(got.length, 1); // only the start message
-    await feed(n, msg(live()));
-    await until(() => got.length === 97);
+    await feed(n, msg(live(), bms(2, true)));
+    await until(() => got.length === 1 + 101);
   });
 
   it('keeps the energy counters across a redeploy and continues integrating (no context store configured)', async () => {
@@ -257,11 +269,26 @@ describe('jkbms-ha node', () => {
     const n = helper.getNode(HA) as AnyNode;
     const got = collect('out');
     await until(() => got.length === 1);
-    await feed(n, msg(live(2, { soc: 50 })), msg(live(2, { soc: 51 })), msg(live(2, { soc: 52 })));
-    const states = () => outs(got).filter((m) => m.topic.endsWith('/state'));
+    const m = (soc: number) => msg(live(2, { soc }), bms(2, true));
+    await feed(n, m(50), m(51), m(52));
+    const states = () => outs(got).filter((x) => x.topic.endsWith('/state'));
     assert.equal(states().length, 1);
     await until(() => states().length === 2, 2000);
     assert.equal((JSON.parse(states()[1]!.payload) as { soc: number }).soc, 52);
+  });
+
+  it('the default rate is a few seconds per pack, but an alarm change is published at once', async () => {
+    const f = flow();
+    delete (f[1] as Record<string, unknown>).rateLimit; // as a node dragged from the palette before this option existed
+    await helper.load(haNode, f);
+    const n = helper.getNode(HA) as AnyNode;
+    const got = collect('out');
+    await until(() => got.length === 1);
+    const states = () => outs(got).filter((x) => x.topic.endsWith('/state')).map((x) => JSON.parse(x.payload) as { soc: number; alarm: boolean });
+    await feed(n, msg(live(2, { soc: 50 }), bms(2, true)), msg(live(2, { soc: 51 }), bms(2, true)), msg(live(2, { soc: 52, alarmMask: 0, alarms: [] }), bms(2, true)));
+    await until(() => states().length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(states().map((s) => [s.soc, s.alarm]), [[50, true], [52, false]]);
   });
 
   it('device-based mode publishes one retained device config', async () => {
@@ -284,15 +311,19 @@ describe('jkbms-ha node', () => {
     assert.equal((helper.getNode(HA).warn as unknown as sinon.SinonSpy).callCount, 0);
   });
 
-  it('an invalid option: node error, red status, inputs consumed without output', async () => {
+  it('an invalid option: the error reaches a Catch node, red status, each input refused with done(err) and nothing sent', async () => {
     await helper.load(haNode, flow({ discoveryPrefix: 'home/#' }));
     const n = helper.getNode(HA) as AnyNode;
     const got = collect('out');
-    const errSpy = n.error as unknown as sinon.SinonSpy;
-    assert.equal(errSpy.firstCall.args[0], 'jkbms-ha.errors.bad-topic');
+    const caught = collect('caught');
+    // Reported after the flow is built (deferred), so the Catch node of the flow sees it.
+    await until(() => caught.length === 1);
+    assert.equal((caught[0] as { error: { message: string; source: { id: string } } }).error.message, 'jkbms-ha.errors.bad-topic');
+    assert.equal((caught[0] as { error: { source: { id: string } } }).error.source.id, HA);
     assert.deepEqual((n.status as unknown as sinon.SinonSpy).lastCall.args[0], { fill: 'red', shape: 'dot', text: 'jkbms-ha.status.config-error' });
-    await feed(n, msg(live()));
-    await new Promise((r) => setTimeout(r, 50));
+    await feed(n, msg(live(), bms(2, true)));
+    await until(() => caught.length === 2);
+    assert.equal((caught[1] as { error: { message: string } }).error.message, 'Error: jkbms-ha.errors.bad-topic');
     assert.equal(got.length, 0);
   });
 
@@ -312,7 +343,8 @@ describe('jkbms-ha node', () => {
   });
 
   describe('with a jkbms-bank node routed in', () => {
-    const BANK = `jkbms_bank_${BUS_ID}`;
+    /** The bank id derived from the bus name (these bank messages carry no msg.bms). */
+    const BANK = 'jkbms_bank_bus1';
     /** A jkbms-bus config node (never started: no node uses it) whose name the bank messages carry. */
     const bus = (id: string, name: string) => busConfig({ id, name });
 

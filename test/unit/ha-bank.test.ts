@@ -9,7 +9,8 @@ import type { EntityGroups, HaOptions, MqttMessage } from '../../src/ha/types';
 import { ALL_GROUPS, BUS_ID, BUS_NAME, bankMsg, bankPayload, bms, live, msg } from './ha-fixtures';
 import { checkConfig, PREFIX } from './ha-rules';
 
-const DEV = `jkbms_bank_${BUS_ID}`;
+/** The bank id derived from the bus name "bus1" (no msg.bms.bankId in these messages). */
+const DEV = 'jkbms_bank_bus1';
 const STATE = 'jkbms/bus1/bank/state';
 const AVAIL = 'jkbms/bus1/bank/availability';
 const ORIGIN = { name: '@jkpb/node-red-jkbms', version: '0.1.0', url: 'https://github.com/jkpb/node-red-jkbms' };
@@ -185,6 +186,7 @@ const OPTS: HaOptions = {
   expireAfter: 120,
   qos: 1,
   rateLimit: 0,
+  serialWait: 60,
   energyMaxGap: 60,
   origin: { name: '@jkpb/node-red-jkbms', version: '0.1.0' },
 };
@@ -307,7 +309,7 @@ describe('HA bridge: the bank device', () => {
     assert.deepEqual((next.persisted.announced as Record<string, AnnouncedDevice>)[DEV]!.kind, 'bank');
   });
 
-  it('rate limit: at most one bank state per period, the latest published at its end; availability is never held back', () => {
+  it('rate limit: at most one bank state per period, the latest published at its end; availability and alarm changes are never held back', () => {
     const { send, clock, published } = setup({ rateLimit: 5 });
     const at = (soc: number, counted = true) => {
       const p = bankPayload(counted ? {} : { one: false, two: false });
@@ -318,21 +320,44 @@ describe('HA bridge: the bank device', () => {
     clock.advance(1000);
     assert.deepEqual(send(at(41)), []);
     clock.advance(1000);
-    assert.deepEqual(send(at(42, false)), [{ topic: AVAIL, payload: 'offline', retain: true, qos: 1 }]);
+    assert.deepEqual(send(at(42)), []);
     clock.advance(2999);
     assert.equal(published.length, 0);
     clock.advance(1);
     assert.deepEqual(published.map((b) => b.map((m) => [m.topic, stateOf(m).soc])), [[[STATE, 42]]]);
+    clock.advance(1000);
+    // No pack counted any more: offline, and the state (alarms gone, packs online 0) at once.
+    const out = send(at(43, false));
+    assert.deepEqual(out.map((m) => [m.topic, m.topic === STATE ? stateOf(m).packs_online : m.payload]), [
+      [AVAIL, 'offline'],
+      [STATE, 0],
+    ]);
   });
 
-  it('a renamed bus moves the topics and the device name, and clears the old retained availability', () => {
+  it('a renamed bus moves the topics and the device name, keeps the device (its bank id), and clears the old retained availability', () => {
     const { send } = setup();
-    send(bankMsg());
-    const out = send(bankMsg(bankPayload(), 'garage'));
+    send(bankMsg(bankPayload(), 'bus1', { bankId: 'bus1' }));
+    const out = send(bankMsg(bankPayload(), 'garage', { bankId: 'bus1' }));
     assert.deepEqual(deletions(out), [AVAIL]);
     const cfg = JSON.parse(configs(out)[0]!.payload) as { state_topic: string; device: { name: string; identifiers: string[] } };
     assert.deepEqual([cfg.state_topic, cfg.device.name, cfg.device.identifiers], ['jkbms/garage/bank/state', 'JK-PB Bank garage', [DEV]]);
     assert.deepEqual(avail(out), ['jkbms/garage/bank/availability=online']);
+  });
+
+  it('the bank id names the device: a copied flow (another bus node id) keeps it; a changed bank id replaces the device (the old one deleted)', () => {
+    const a = setup();
+    const first = configs(a.send(bankMsg(bankPayload(), 'bus1', { bankId: 'house' }))).map((m) => m.topic);
+    assert.ok(first.every((t) => t.startsWith('homeassistant/') && t.includes('/jkbms_bank_house_')), first[0]);
+    // A copy of the flow: new node ids everywhere, the same bank id: the same configs, nothing deleted.
+    const copy = setup({}, { announced: a.bridge.stored().announced });
+    const again = copy.send(bankMsg(bankPayload(), 'bus1', { busId: 'copied-bus-id', bankId: 'house' }));
+    assert.deepEqual(deletions(again), []);
+    assert.deepEqual(configs(again).map((m) => m.topic), first);
+    // The user changes the bank id: a new device, and the old one is deleted from HA.
+    const changed = a.send(bankMsg(bankPayload(), 'bus1', { bankId: 'garage_bank' }));
+    assert.deepEqual(deletions(changed), [...first, AVAIL]);
+    assert.ok(configs(changed).every((m) => m.topic.includes('/jkbms_bank_garage_bank_')));
+    assert.deepEqual(Object.keys(a.bridge.stored().announced), ['jkbms_bank_garage_bank']);
   });
 
   it('a bank message for a bus that is not deployed is refused (no device, nothing published)', () => {

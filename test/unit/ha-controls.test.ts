@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/common/clock';
 import { HaBridge } from '../../src/ha/bridge';
-import { applyConfirmed, commandValue, controlEntities, controlSettings, parseControl } from '../../src/ha/controls';
+import { parseControl } from '../../src/ha/control-input';
+import { applyConfirmed, commandValue, controlEntities, controlSettings } from '../../src/ha/controls';
 import { parseCommandTopic } from '../../src/ha/ids';
 import { parseInput } from '../../src/ha/input';
 import type { HaOptions, MqttMessage } from '../../src/ha/types';
@@ -19,6 +20,7 @@ const OPTS: HaOptions = {
   expireAfter: 120,
   qos: 1,
   rateLimit: 0,
+  serialWait: 60,
   energyMaxGap: 60,
   origin: { name: '@jkpb/node-red-jkbms', version: '0.1.0' },
   controls: true,
@@ -97,7 +99,7 @@ describe('HA controls: discovery and state', () => {
     const ctl = controlConfigs(out);
     assert.equal(ctl.length, DEFAULT_CONTROLS.length);
     assert.deepEqual(cfg(out, `homeassistant/switch/${SER}_set_charging_enabled/config`), {
-      name: 'Charging',
+      name: 'Charging enabled',
       unique_id: `${SER}_set_charging_enabled`,
       default_entity_id: `switch.${SER}_set_charging_enabled`,
       state_topic: STATE,
@@ -129,6 +131,7 @@ describe('HA controls: discovery and state', () => {
         device_class: 'voltage',
         unit_of_measurement: 'V',
         entity_category: 'config',
+        enabled_by_default: false, // numbers are there for who wants them; the main switches are enabled
         availability_mode: 'all',
         device: undefined,
         origin: undefined,
@@ -193,7 +196,7 @@ describe('HA controls: discovery and state', () => {
     const dev = cfg(out, `homeassistant/device/${SER}/config`) as { cmps: Record<string, Record<string, unknown>> };
     assert.deepEqual(dev.cmps.set_discharging_enabled, {
       p: 'switch',
-      name: 'Discharging',
+      name: 'Discharging enabled',
       unique_id: `${SER}_set_discharging_enabled`,
       default_entity_id: `switch.${SER}_set_discharging_enabled`,
       icon: 'mdi:battery-arrow-down',
@@ -250,11 +253,15 @@ describe('HA controls: commands, results and failures', () => {
     const r3 = off.control({ topic: `${SET}/chargingEnabled`, payload: 'OFF' });
     assert.equal(r3.error!.code, 'controls-off');
     assert.deepEqual(r3.publish.map((m) => m.topic), [STATE]);
-    // A retained command (delivered again on every reconnect) is never written.
+    // A retained command (delivered again on every reconnect) is never written, and is deleted from the broker.
     const r4 = s.control({ topic: `${SET}/chargingEnabled`, payload: 'OFF', retain: true });
     assert.equal(r4.request, null);
     assert.deepEqual(r4.error, { code: 'retained-command', topic: `${SET}/chargingEnabled`, setting: 'chargingEnabled' });
-    assert.deepEqual(r4.publish.map((m) => m.topic), [STATE]);
+    assert.deepEqual(r4.publish[0], { topic: `${SET}/chargingEnabled`, payload: '', retain: true, qos: 1 });
+    assert.deepEqual(r4.publish.map((m) => m.topic), [`${SET}/chargingEnabled`, STATE]);
+    // That deletion comes back to the mqtt in node as an empty command: ignored, never an error.
+    assert.deepEqual(s.control({ topic: `${SET}/chargingEnabled`, payload: '' }), { publish: [], request: null, error: null });
+    assert.deepEqual(s.control({ topic: `${SET}/chargingEnabled`, payload: Buffer.alloc(0) }), { publish: [], request: null, error: null });
     assert.equal(s.control({ topic: 'jkbms/bus1/999/set/chargingEnabled', payload: 'OFF', retain: true }).error!.code, 'retained-command');
     let allowed = true;
     const gone = setup({}, () => allowed);
@@ -271,7 +278,7 @@ describe('HA controls: commands, results and failures', () => {
     assert.equal(r.error, null);
     const st = stateOf(r.publish);
     assert.equal(st.controls.chargingEnabled, false);
-    assert.equal(st.settings.charging_enabled, false);
+    assert.equal(st.settings.charging_enabled, undefined, 'a control is not also a settings sensor');
     const h = s.control({ payload: { ok: true, address: 2, setting: 'heatingEnabled', requested: true, before: false, after: true }, bms: bms(2, true) });
     assert.equal(stateOf(h.publish).controls.heatingEnabled, true);
     // The next live frame keeps the confirmed values.

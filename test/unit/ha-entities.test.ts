@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
+import { BANK_ENTITIES, bankState } from '../../src/ha/bank';
+import { SETTING_SENSORS } from '../../src/ha/pack-fields';
+import { findSetting } from '../../src/protocol/settings';
 import { type Announcement, deviceConfigPayload, entityConfig, entityConfigs } from '../../src/ha/discovery';
 import { buildEntities, type EntityDef, jsonRef } from '../../src/ha/entities';
 import { HA_ALARMS, isoManufacturingDate, PACK_ENTITIES, type PackView, packDevice, packDeviceName, packState } from '../../src/ha/pack';
 import type { EntityGroups } from '../../src/ha/types';
-import { ALL_GROUPS, info, live, SERIAL, settings } from './ha-fixtures';
-import { checkConfig, PREFIX } from './ha-rules';
+import { ALL_GROUPS, bankPayload, bms, info, live, SERIAL, settings } from './ha-fixtures';
+import { checkConfig, PREFIX, resolve } from './ha-rules';
 
 function view(over: Partial<PackView> = {}): PackView {
   return {
     address: 2,
-    identity: { serialNumber: SERIAL, model: 'JK_PB2A16S20P', hardwareVersion: '15A', softwareVersion: '15.38', name: 'JK_PB2A16S20P' },
+    identity: bms(2, true),
     live: live(),
     settings: settings(),
     info: info(),
@@ -53,7 +56,7 @@ describe('HA entity table and discovery configs', () => {
     );
     assert.equal(count(/_alarm_/), 29);
     assert.equal(count(/_setting_/), 15);
-    // 19 core + 16 cells + 16 resistances + 3 temperatures + 2 energy + (8 + 29 + 15) details + 10 device info
+    // 20 core + 16 cells + 16 resistances + 3 temperatures + 2 energy + (7 + 29 + 15) details + 10 device info
     assert.equal(ids.length, 118);
   });
 
@@ -102,8 +105,11 @@ describe('HA entity table and discovery configs', () => {
     assert.deepEqual([energy.device_class, energy.unit_of_measurement, energy.state_class], ['energy', 'kWh', 'total_increasing']);
     const alarm = entityConfig(a, byKey('alarm'));
     assert.deepEqual([alarm.device_class, alarm.value_template], ['problem', "{{ 'ON' if value_json.alarm else 'OFF' }}"]);
+    // The lean default: cell delta is a regular, enabled sensor; resistances are diagnostic and disabled.
     const delta = entityConfig(a, byKey('cell_delta'));
-    assert.equal(delta.entity_category, 'diagnostic');
+    assert.deepEqual([delta.entity_category, delta.enabled_by_default], [undefined, undefined]);
+    const res = entityConfig(a, byKey('cell_01_resistance'));
+    assert.deepEqual([res.entity_category, res.enabled_by_default], ['diagnostic', false]);
   });
 
   it('the state JSON carries the values the entities read, in the documented units', () => {
@@ -161,10 +167,10 @@ describe('HA entity table and discovery configs', () => {
     const core = buildEntities(PACK_ENTITIES, view(), none).map((d) => d.key);
     assert.deepEqual(core, [
       'voltage', 'current', 'power', 'soc', 'soh', 'remaining_capacity', 'full_capacity', 'stored_energy', 'cycles',
-      'cell_min', 'cell_max', 'cell_delta', 'balancing_current', 'balancing', 'charging_mos', 'discharging_mos',
+      'cell_min', 'cell_max', 'cell_delta', 'cell_avg', 'balancing_current', 'balancing', 'charging_mos', 'discharging_mos',
       'precharging', 'heating', 'alarm',
     ]);
-    const early = view({ identity: { serialNumber: null, model: null, hardwareVersion: null, softwareVersion: null, name: null }, settings: null, info: null });
+    const early = view({ identity: bms(2), settings: null, info: null });
     const keys = buildEntities(PACK_ENTITIES, early, ALL_GROUPS).map((d) => d.key);
     assert.equal(keys.filter((k) => k.startsWith('setting_')).length, 0);
     assert.deepEqual(keys.filter((k) => ['model', 'firmware', 'serial', 'manufacturing_date'].includes(k)), []);
@@ -216,12 +222,12 @@ describe('HA entity table and discovery configs', () => {
   });
 
   it('names the device after its own BMS name, never after its model or serial', () => {
-    const id = (name: string | null) => ({ serialNumber: SERIAL, model: 'JK_PB2A16S20P', hardwareVersion: null, softwareVersion: null, name });
+    const id = (name: string | null) => ({ ...bms(2), serialNumber: SERIAL, model: 'JK_PB2A16S20P', name });
     assert.equal(packDeviceName(view({ identity: id('Garage rack 1'), info: null })), 'JK-PB Garage rack 1');
     assert.equal(packDeviceName(view({ identity: id('JK_PB2A16S20P'), info: null })), 'JK-PB Battery 2');
     assert.equal(packDeviceName(view({ identity: id(SERIAL), info: null })), 'JK-PB Battery 2');
     assert.equal(packDeviceName(view({ identity: id('  '), info: null })), 'JK-PB Battery 2');
-    const provisional = packDevice('jkbms_bus_2', view({ identity: { serialNumber: null, model: null, hardwareVersion: null, softwareVersion: null, name: null }, info: null }));
+    const provisional = packDevice('jkbms_bus_2', view({ identity: bms(2), info: null }));
     assert.deepEqual(provisional, { identifiers: ['jkbms_bus_2'], name: 'JK-PB Battery 2', manufacturer: 'Jikong' });
   });
 
@@ -231,5 +237,81 @@ describe('HA entity table and discovery configs', () => {
     assert.equal(isoManufacturingDate('231318'), null);
     assert.equal(isoManufacturingDate('230230'), null);
     assert.equal(isoManufacturingDate('abc'), null);
+  });
+});
+
+describe('HA entities as users live with them: one name per thing, a lean default, state classes', () => {
+  const withControls = (protection: boolean) => view({ controls: { protection } });
+  const enabled = (defs: EntityDef[]) => defs.filter((d) => !d.disabled).map((d) => d.key);
+
+  it('no two entities of a device share a name (controls with and without protection, every group)', () => {
+    for (const v of [view(), withControls(false), withControls(true)]) {
+      const names = buildEntities(PACK_ENTITIES, v, ALL_GROUPS).map((d) => d.name);
+      const twice = names.filter((n, i) => names.indexOf(n) !== i);
+      assert.deepEqual(twice, [], `names used twice: ${twice.join(', ')}`);
+    }
+  });
+
+  it('a setting exposed as a control is not also a sensor, and every setting has one name: its register-table label', () => {
+    for (const protection of [false, true]) {
+      const defs = buildEntities(PACK_ENTITIES, withControls(protection), ALL_GROUPS);
+      const controlled = new Set(defs.filter((d) => d.command).map((d) => d.command!.setting));
+      const sensors = defs.filter((d) => d.key.startsWith('setting_'));
+      for (const s of sensors) {
+        const setting = (d: EntityDef) => findSetting(SETTING_SENSORS.find((x) => `setting_${x.key}` === d.key)!.field)!;
+        assert.ok(!controlled.has(setting(s).name), `${s.key} is also a control`);
+        assert.equal(s.name, setting(s).label);
+      }
+      for (const c of defs.filter((d) => d.command)) assert.equal(c.name, findSetting(c.command!.setting)!.label);
+    }
+    // Without controls every settings sensor is there, named like the control would be.
+    const plain = buildEntities(PACK_ENTITIES, view(), ALL_GROUPS).filter((d) => d.key.startsWith('setting_'));
+    assert.deepEqual(plain.map((d) => d.name), SETTING_SENSORS.map((s) => findSetting(s.field)!.label));
+  });
+
+  it('the lean default: exactly the documented entities are enabled, the rest announced with enabled_by_default false', () => {
+    const cells = Array.from({ length: 16 }, (_, i) => `cell_${String(i + 1).padStart(2, '0')}`);
+    const lean = [
+      'voltage', 'current', 'power', 'soc', 'soh', 'remaining_capacity', 'full_capacity', 'cycles', 'cell_min', 'cell_max', 'cell_delta', 'cell_avg',
+      'balancing', 'charging_mos', 'discharging_mos', 'alarm', ...cells, 'temperature_mos', 'temperature_1', 'temperature_2', 'energy_charged', 'energy_discharged',
+    ];
+    const all = buildEntities(PACK_ENTITIES, view(), ALL_GROUPS);
+    assert.deepEqual(enabled(all).sort(), [...lean].sort());
+    assert.deepEqual([enabled(all).length, all.length - enabled(all).length], [37, 81]);
+    const main = ['set_charging_enabled', 'set_discharging_enabled', 'set_balancing_enabled', 'set_heating_enabled'];
+    const c = buildEntities(PACK_ENTITIES, withControls(false), ALL_GROUPS);
+    assert.deepEqual(enabled(c).sort(), [...lean, ...main].sort());
+    assert.deepEqual([enabled(c).length, c.length - enabled(c).length], [41, 89]);
+    const p = buildEntities(PACK_ENTITIES, withControls(true), ALL_GROUPS);
+    assert.deepEqual([enabled(p).length, p.length - enabled(p).length], [41, 112]);
+    // In the configs: the key is there exactly for the disabled ones.
+    const a = announcement(view());
+    for (const d of all) assert.equal(entityConfig(a, d).enabled_by_default, d.disabled ? false : undefined, d.key);
+  });
+
+  it('every numeric sensor has a state class, except the device-info protocol codes (README says why)', () => {
+    const v = withControls(false);
+    const state = packState(v);
+    const missing = buildEntities(PACK_ENTITIES, v, ALL_GROUPS)
+      .filter((d) => d.component === 'sensor' && typeof resolve(state, [...d.path]) === 'number' && d.stateClass === undefined)
+      .map((d) => d.key);
+    assert.deepEqual(missing, ['uart1_protocol', 'uart2_protocol', 'can_protocol']);
+    const bank = bankState({ busName: 'bus1', summary: bankPayload() });
+    assert.deepEqual(
+      buildEntities(BANK_ENTITIES, { busName: 'bus1', summary: bankPayload() }, ALL_GROUPS).filter((d) => d.component === 'sensor' && typeof resolve(bank, [...d.path]) === 'number' && !d.stateClass),
+      [],
+    );
+  });
+
+  it('the Alarm problem sensor carries the active alarms as an attribute', () => {
+    const v = view();
+    const a = entityConfig(announcement(v), buildEntities(PACK_ENTITIES, v, ALL_GROUPS).find((d) => d.key === 'alarm')!);
+    assert.equal(a.json_attributes_template, '{{ value_json.attributes.alarm | tojson }}');
+    assert.deepEqual((packState(v).attributes as Record<string, unknown>).alarm, {
+      alarms: [
+        { alarm: 'cellUvp', label: 'Cell under-voltage' },
+        { alarm: 'dischargeMos', label: 'Discharge MOS abnormal' },
+      ],
+    });
   });
 });

@@ -265,7 +265,14 @@ export function bankPayload(packs: { one?: boolean; two?: boolean; three?: boole
   );
 }
 
-/** A message as the jkbms-bank node sends it. */
-export function bankMsg(payload: BankPayload = bankPayload(), bus = BUS_NAME): { topic: string; payload: BankPayload } {
-  return { topic: `${bus}/bank`, payload };
+/**
+ * A bank message: as an older jkbms-bank sent it (topic only, the bus looked up by name and the
+ * bank id derived from it), or, with `bms`, as jkbms-bank sends it now ({bus, busId, bankId}).
+ */
+export function bankMsg(
+  payload: BankPayload = bankPayload(),
+  bus = BUS_NAME,
+  bms?: { busId?: string; bankId: string },
+): { topic: string; payload: BankPayload; bms?: { bus: string; busId: string; bankId: string } } {
+  return bms ? { topic: `${bus}/bank`, payload, bms: { bus, busId: bms.busId ?? BUS_ID, bankId: bms.bankId } } : { topic: `${bus}/bank`, payload };
 }

@@ -25,17 +25,13 @@ describe('HA node input checks', () => {
     assert.equal(r.kind, 'live');
     if (r.kind !== 'live') return;
     assert.equal(r.at, 1_700_000_000_000);
-    assert.deepEqual(r.bms, {
-      bus: 'bus1',
-      busId: 'a1b2c3d4e5f60718',
-      address: 2,
-      identity: { serialNumber: null, model: null, hardwareVersion: null, softwareVersion: null, name: null },
-    });
+    // msg.bms is the jkbms node's BmsIdentity, checked and copied.
+    assert.deepEqual(r.bms, { bus: 'bus1', busId: 'a1b2c3d4e5f60718', address: 2, serialNumber: null, model: null, hardwareVersion: null, softwareVersion: null, name: null });
     const plain = parseInput(msg(live()));
     assert.ok(plain.kind === 'live' && plain.at === null);
     assert.equal(parseInput(msg(settings(), bms(2, true))).kind, 'settings');
     const i = parseInput(msg(info(), bms(2, true)));
-    assert.ok(i.kind === 'info' && i.bms.identity.serialNumber === SERIAL);
+    assert.ok(i.kind === 'info' && i.bms.serialNumber === SERIAL);
     assert.deepEqual(parseInput(msg(availability(2, false))), { kind: 'availability', bms: r.bms, online: false });
   });
 
@@ -61,28 +57,32 @@ describe('HA node input checks', () => {
     fails({ payload: { command: 'remove', bank: false } }, 'bad-command', 'msg.payload.bank');
   });
 
-  it('takes a jkbms-bank summary: the bus from msg.topic "<bus name>/bank", its id from the deployed buses, only the fields HA uses', () => {
+  it('takes a jkbms-bank summary: the bus from msg.topic "<bus name>/bank", its id from the deployed buses, the bank id from the bus name, only the fields HA uses', () => {
     const p = bankPayload();
     const r = parseInput(bankMsg(p), { busIdOf });
     assert.equal(r.kind, 'bank');
     if (r.kind !== 'bank') return;
-    assert.deepEqual(r.bank, { bus: 'bus1', busId: BUS_ID });
+    assert.deepEqual(r.bank, { bus: 'bus1', busId: BUS_ID, bankId: 'bus1' });
     const { type, packs, ts, ...used } = p;
     assert.deepEqual([type, packs.length, ts], ['bank', 3, 1_700_000_000_000]);
     assert.deepEqual(r.summary, used);
     // A bus name with a slash: only the last level is "bank".
     const slash = parseInput({ topic: 'house/rack A/bank', payload: p }, { busIdOf: (n) => (n === 'house/rack A' ? 'x1' : null) });
-    assert.ok(slash.kind === 'bank' && slash.bank.bus === 'house/rack A' && slash.bank.busId === 'x1');
+    assert.ok(slash.kind === 'bank' && slash.bank.bus === 'house/rack A' && slash.bank.busId === 'x1' && slash.bank.bankId === 'house_rack_a');
     // No single bus of that name (none, several, or no way to look it up): refused with the name.
     fails(bankMsg(p, 'attic'), 'unknown-bus', 'attic');
     assert.throws(() => parseInput(bankMsg(p)), (e: unknown) => e instanceof HaInputError && e.code === 'unknown-bus' && e.field === 'bus1');
   });
 
-  it('takes the bus of a bank summary from msg.bms when jkbms-bank sets it (no lookup by name)', () => {
+  it('takes the bus and the bank id of a bank summary from msg.bms when jkbms-bank sets it (no lookup by name)', () => {
     const p = bankPayload();
-    const r = parseInput({ topic: 'renamed/bank', payload: p, bms: { bus: 'bus1', busId: 'b42' } }, { busIdOf: () => null });
+    const r = parseInput({ topic: 'renamed/bank', payload: p, bms: { bus: 'bus1', busId: 'b42', bankId: 'house' } }, { busIdOf: () => null });
     assert.ok(r.kind === 'bank');
-    if (r.kind === 'bank') assert.deepEqual(r.bank, { bus: 'bus1', busId: 'b42' });
+    if (r.kind === 'bank') assert.deepEqual(r.bank, { bus: 'bus1', busId: 'b42', bankId: 'house' });
+    // Without a bank id (an older jkbms-bank): derived from the bus name, as jkbms-bank does.
+    const old = parseInput({ topic: 'x/bank', payload: p, bms: { bus: 'Garage Rack', busId: 'b42' } });
+    assert.ok(old.kind === 'bank' && old.bank.bankId === 'garage_rack');
+    fails({ topic: 'x/bank', payload: p, bms: { bus: 'bus1', busId: 'b42', bankId: 'a b' } }, 'bad-field', 'msg.bms.bankId');
     // An incomplete msg.bms falls back to the topic.
     fails({ topic: 'attic/bank', payload: p, bms: { bus: 'x' } }, 'unknown-bus', 'attic');
   });

@@ -1,0 +1,100 @@
+/**
+ * The bank of a bus as an HA device (a DeviceSlot, src/ha/slot.ts), from the summaries of a
+ * jkbms-bank node: device `jkbms_bank_<bank id>`, the bank id being the jkbms-bank node's
+ * setting (never a node id, so a copied or re-imported flow keeps the device). Online while the
+ * summary counts at least one pack, offline when it counts none or when no summary came for
+ * `expireAfter` (its node or bus stopped). One bank device per bus (its topics are the bus's):
+ * a bank device this bus had under another id (the bank id was changed, or an older version
+ * named it after the bus node's id) is deleted when the new one is announced.
+ */
+import type { TimerHandle } from '../common/clock';
+import type { BankIdentity } from '../bank/types';
+import { BANK_ENTITIES, type BankSummary, type BankView, bankDevice, bankState, bankUrgentKey } from './bank';
+import { bankDeviceId, bankTopics, type PackTopics, topicLevel } from './ids';
+import type { AnnouncedDevice } from './registry';
+import { DeviceSlot, type SlotContext } from './slot';
+import type { DeviceInfo, MqttMessage } from './types';
+
+export class BankSlot extends DeviceSlot<BankView> {
+  protected readonly table = BANK_ENTITIES;
+  summary: BankSummary;
+  /** No summary came for `expireAfter`. */
+  private silent = false;
+  private silence: TimerHandle | null = null;
+
+  constructor(
+    bank: BankIdentity,
+    summary: BankSummary,
+    ctx: SlotContext,
+  ) {
+    super('bank', bank.busId, bank.bus, ctx);
+    this.deviceId = bankDeviceId(bank.bankId);
+    this.summary = summary;
+  }
+
+  /** A new summary: the bank is heard from; it goes offline after `expireAfter` without one (0 = never). */
+  take(bank: BankIdentity, summary: BankSummary): void {
+    this.busName = bank.bus;
+    const id = bankDeviceId(bank.bankId);
+    if (id !== this.deviceId) {
+      // The bank id changed: a new device, announced now; the old one is replaced (deleted).
+      this.deviceId = id;
+      this.forget();
+    }
+    this.summary = summary;
+    this.silent = false;
+    this.ctx.clock.clearTimeout(this.silence);
+    this.silence = null;
+    const { expireAfter } = this.ctx.opts;
+    if (expireAfter <= 0) return;
+    this.silence = this.ctx.clock.setTimeout(() => {
+      this.silence = null;
+      this.silent = true;
+      const out = this.availability(false);
+      if (out.length) this.ctx.publish(out);
+    }, expireAfter * 1000);
+  }
+
+  online(): boolean {
+    return !this.silent && this.summary.packsOnline > 0;
+  }
+
+  topics(): PackTopics {
+    return bankTopics(this.ctx.opts.baseTopic, topicLevel(this.busName, this.busId));
+  }
+
+  override stop(): void {
+    super.stop();
+    this.ctx.clock.clearTimeout(this.silence);
+    this.silence = null;
+  }
+
+  protected ready(): boolean {
+    return true;
+  }
+
+  protected view(): BankView {
+    return { busName: this.busName, summary: this.summary };
+  }
+
+  protected device(view: BankView): DeviceInfo {
+    return bankDevice(this.deviceId!, view);
+  }
+
+  protected state(view: BankView): Record<string, unknown> {
+    return bankState(view);
+  }
+
+  protected urgentKey(): string {
+    return bankUrgentKey(this.summary);
+  }
+
+  protected entry(): Pick<AnnouncedDevice, 'kind' | 'busId' | 'address'> {
+    return { kind: 'bank', busId: this.busId, address: null };
+  }
+
+  protected override replaced(): MqttMessage[] {
+    const old = this.ctx.registry.find((id, e) => e.kind === 'bank' && e.busId === this.busId && id !== this.deviceId);
+    return old.flatMap((id) => this.ctx.registry.retire(id, this.ctx.opts.qos));
+  }
+}

@@ -80,17 +80,20 @@ describe('jkbms-bank in the editor (headless Chromium)', function () {
   it('opens its edit dialog with every field, translated, and marks out-of-range values', async () => {
     await page.dblclick(`[id="${bankId}"]`);
     await page.waitForSelector('#node-input-expected', { state: 'visible' });
-    for (const f of ['bus', 'expected', 'includeMaster', 'rate', 'staleAfter', 'name']) {
+    for (const f of ['bus', 'expected', 'includeMaster', 'rate', 'staleAfter', 'bankId', 'name']) {
       assert.equal(await page.locator(`#node-input-${f}`).count(), 1, `field ${f}`);
     }
     const text = await trayText(page);
     assert.doesNotMatch(text, RAW_KEY);
     assert.match(text, /Stale after/);
+    assert.match(text, /Bank id/);
     assert.equal(await page.inputValue('#node-input-rate'), '5');
+    assert.equal(await page.inputValue('#node-input-bankId'), 'bus1');
     for (const [field, bad] of [
       ['expected', '2.5'],
       ['rate', '-1'],
       ['staleAfter', 'soon'],
+      ['bankId', 'house battery'],
     ] as const) {
       await page.fill(`#node-input-${field}`, bad);
       await page.press(`#node-input-${field}`, 'Tab');
@@ -103,6 +106,16 @@ describe('jkbms-bank in the editor (headless Chromium)', function () {
     assert.doesNotMatch((await page.getAttribute('#node-input-expected', 'class')) ?? '', /input-error/);
     await page.screenshot({ path: join(SHOTS, 'dialog.png') });
     await page.click('#node-dialog-cancel');
+  });
+
+  it('a blank bank id is filled in from the bus name when the dialog is saved', async () => {
+    await page.dblclick(`[id="${bankId}"]`);
+    await page.waitForSelector('#node-input-bankId', { state: 'visible' });
+    await page.fill('#node-input-bankId', '');
+    assert.equal(await page.getAttribute('#node-input-bankId', 'placeholder'), 'bus1');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-input-bankId', { state: 'detached' });
+    assert.equal(await page.evaluate((id) => (window as any).RED.nodes.node(id).bankId, bankId), 'bus1');
   });
 
   it('no page errors', () => {

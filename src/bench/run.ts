@@ -10,6 +10,8 @@ async function main(): Promise<void> {
   printProtocolBench(p);
   const { benchBus } = require('./bus') as typeof import('./bus');
   await benchBus();
+  const { benchHa } = require('./ha') as typeof import('./ha');
+  await benchHa();
   console.log(JSON.stringify({ protocol: p }));
 }
 

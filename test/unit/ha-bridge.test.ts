@@ -386,3 +386,31 @@ describe('HA bridge', () => {
     assert.ok(!persistCalls.includes('energy'));
   });
 });
+
+describe('HA bridge on the simulator tour: every enum value HA may see', () => {
+  it('balancing off / charge / discharge, charge stage bulk / absorption / float, the alarm on and off: each a published state, each an option of its entity', () => {
+    const { BusSimulator } = require('../../src/sim') as typeof import('../../src/sim');
+    const { send, clock } = setup({}, {}, false);
+    const sim = new BusSimulator({ packs: [2], seed: 3, clock, packDefaults: { tour: true } });
+    const seen = { balancing: new Set<string>(), charge_stage: new Set<string>(), alarm: new Set<boolean>() };
+    let options: Record<string, unknown[]> = {};
+    for (let t = 0; t < 1200; t++) {
+      clock.advance(1000);
+      const out = send(msg(sim.pack(2).live(), bms(2)));
+      for (const c of configs(out)) {
+        const cfg = JSON.parse(c.payload) as { unique_id: string; options?: unknown[] };
+        if (cfg.options) options = { ...options, [cfg.unique_id.replace(`${PROV}_`, '')]: cfg.options };
+      }
+      for (const s of states(out).map(stateOf)) {
+        seen.balancing.add(s.balancing as string);
+        seen.charge_stage.add(s.charge_stage as string);
+        seen.alarm.add(s.alarm as boolean);
+      }
+    }
+    void sim.stop();
+    assert.deepEqual([...seen.balancing].sort(), ['charge', 'discharge', 'off']);
+    assert.deepEqual([...seen.charge_stage].sort(), ['absorption', 'bulk', 'float']);
+    assert.deepEqual([...seen.alarm].sort(), [false, true]);
+    assert.deepEqual(options, { balancing: ['off', 'charge', 'discharge'], charge_stage: ['bulk', 'absorption', 'float'] });
+  });
+});

@@ -95,13 +95,35 @@ export async function measureHaRate(rateLimitS = DEFAULT_HA_OPTIONS.rateLimit, m
   };
 }
 
+/** Cost of one live frame in the bridge (check, energy, state when due), µs, real clock. */
+export function bridgeCostUs(frames = 20_000): number {
+  const clock = new FakeClock();
+  const sim = new BusSimulator({ packs: [1], seed: 1, clock });
+  const bridge = new HaBridge(DEFAULT_HA_OPTIONS, { clock, wallNow: () => clock.now(), publish: () => undefined, persist: () => undefined });
+  bridge.restore({});
+  const bms = { ...bmsIdentity({ name: 'bus1', id: 'b1' }, 1, sim.pack(1).info()) };
+  const msg = (type: 'live' | 'settings' | 'info') => ({ topic: `bus1/1/${type}`, payload: sim.pack(1)[type](), bms });
+  bridge.handle(parseInput(msg('info')));
+  bridge.handle(parseInput(msg('settings')));
+  const live = msg('live');
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < frames; i++) {
+    clock.advance(500);
+    bridge.handle(parseInput(live));
+  }
+  bridge.stop();
+  return Math.round(Number(process.hrtime.bigint() - t0) / frames / 100) / 10;
+}
+
 export async function benchHa(): Promise<void> {
   const rows = [await measureHaRate(DEFAULT_HA_OPTIONS.rateLimit), await measureHaRate(0)];
+  const costUs = bridgeCostUs();
   console.log('\nha: state messages per pack and hour, 4 simulated packs (example setup, fake clock)');
   for (const r of rows) {
     console.log(
       `  State at most every ${r.rateLimitS} s: ${r.statesPerPackHour} states, ${r.kBPerPackHour} kB per pack per hour (${r.bytesPerState} B each; ${r.liveFramesPerPackHour} live frames)`,
     );
   }
-  console.log(JSON.stringify({ bench: 'ha', rates: rows }));
+  console.log(`  bridge: ${costUs} µs per live frame (check, energy, announcement check, state when due)`);
+  console.log(JSON.stringify({ bench: 'ha', rates: rows, bridgeUsPerFrame: costUs }));
 }

@@ -85,6 +85,10 @@ export class BankSlot extends DeviceSlot<BankView> {
     return bankState(view);
   }
 
+  protected shape(): string {
+    return JSON.stringify([this.deviceId, this.busName]);
+  }
+
   protected urgentKey(): string {
     return bankUrgentKey(this.summary);
   }

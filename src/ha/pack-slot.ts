@@ -188,6 +188,22 @@ export class PackSlot extends DeviceSlot<PackView> {
     return this.live ? packUrgentKey({ live: this.live, settings: this.settings }) : '';
   }
 
+  protected shape(): string {
+    const l = this.live!;
+    const t = l.temperatures;
+    return JSON.stringify([
+      this.deviceId,
+      this.busName,
+      this.identity,
+      this.info,
+      l.cells.length,
+      l.cellResistances.length,
+      [t.mos, t.t1, t.t2, t.t3, t.t4, t.t5].map((x) => x === null),
+      this.settings !== null,
+      this.hasControls(),
+    ]);
+  }
+
   protected entry(): Pick<AnnouncedDevice, 'kind' | 'busId' | 'address'> {
     return { kind: 'pack', busId: this.busId, address: this.address };
   }

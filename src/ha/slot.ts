@@ -29,6 +29,8 @@ export abstract class DeviceSlot<V> {
   published: 'online' | 'offline' | null = null;
   /** Signature of the last announcement this session (null = announce with the next data). */
   signature: string | null = null;
+  /** `shape()` at the last announcement: while it is the same, nothing needs announcing. */
+  private shaped: string | null = null;
   private urgent: string | null = null;
   private readonly throttle: SendThrottle;
 
@@ -51,6 +53,11 @@ export abstract class DeviceSlot<V> {
   abstract topics(): PackTopics;
   protected abstract state(view: V): Record<string, unknown>;
   abstract online(): boolean;
+  /**
+   * Everything the entity set, the device block and the topics depend on, cheap to compute: an
+   * unchanged shape skips building the announcement on every frame.
+   */
+  protected abstract shape(): string;
   /** A change of this key publishes the state at once (alarms, MOS, switches). */
   protected abstract urgentKey(): string;
   /** Prefix of the command topics of its switches and numbers, if it has any. */
@@ -84,6 +91,9 @@ export abstract class DeviceSlot<V> {
   /** The retained configs, replacing what was announced under this id before (dropped entities and a moved availability topic deleted). */
   announce(force: boolean): MqttMessage[] {
     if (!this.ready() || this.deviceId === null) return [];
+    const shape = this.shape();
+    if (!force && this.signature !== null && shape === this.shaped) return [];
+    this.shaped = shape;
     const view = this.view();
     const { opts } = this.ctx;
     const defs = buildEntities(this.table, view, opts.groups);

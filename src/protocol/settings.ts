@@ -4,16 +4,16 @@ import { SETTINGS_FIELDS, SWITCH_BITS, readBits, type SettingsField } from './fi
 import type { SettingsPayload } from './types';
 
 /**
- * Every writable setting (reference §4): name (= the SettingsPayload field it changes),
+ * Every writable setting (docs/protocol.md §4.1): name (= the SettingsPayload field it changes),
  * register, size, scale, signedness, range and step. Names, units and ranges are what users
  * type into `jkbms-write` and what Home Assistant number/switch entities use.
  *
  * Register = 0x1000 + (frame offset − 6) for the settings block; 4-byte fields are written as
  * two registers (13-byte frame), the switch word 0x1114 as one (11-byte frame). Ranges are
- * the JK app's limits (SYS ranges of reference §4.1); the BMS still enforces its own and
+ * the JK app's limits (docs/protocol.md §4.1); the BMS still enforces its own and
  * answers exception 03 when a value is illegal for it.
  *
- * Deliberately NOT writable (reference §4.3–§4.5, §6.7): DevAddr 0x1108 (DIP switches rule),
+ * Deliberately NOT writable (docs/protocol.md §4.3, §7): DevAddr 0x1108 (DIP switches rule),
  * the RCV/RFV time word 0x1504 (byte order unverified), bytes 284–297 (halves of 16-bit
  * registers, never tested over RS485), the command block 0x1600 (emergency start, calibration:
  * offsets differ between register-map versions).
@@ -211,7 +211,7 @@ export function readSetting(settings: SettingsPayload, name: string): number | b
  * Build the Modbus write for one setting on one pack. Validation happens here, before anything
  * can be queued: unknown names and out-of-range values throw a SettingError that names the
  * valid range. A bit of the switch word is written as read-modify-write of the last known
- * settings (`current`), never clearing the other bits (reference §4.2, bug Q8).
+ * settings (`current`), never clearing the other bits (docs/protocol.md §4.2, mistake Q8 of §7).
  */
 export function encodeSettingWrite(
   address: number,

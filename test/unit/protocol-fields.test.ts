@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ALARMS } from '../../src/protocol/alarms';
+import { findSetting } from '../../src/protocol/settings';
 import {
   INFO_FIELDS,
   LIVE,
@@ -94,5 +98,72 @@ describe('protocol: field tables', () => {
       const on = SWITCH_BITS.filter((s) => p[s.key]).map((s) => s.key);
       assert.deepEqual(on, [key]);
     }
+  });
+});
+
+/** The rows of the markdown table under `### <section>` of docs/protocol.md, as cell arrays. */
+function docTable(section: string): string[][] {
+  const doc = readFileSync(resolve(__dirname, '..', '..', 'docs', 'protocol.md'), 'utf8');
+  const start = doc.indexOf(`\n### ${section} `);
+  assert.ok(start >= 0, `docs/protocol.md has a section ${section}`);
+  const end = doc.indexOf('\n### ', start + 1);
+  return doc
+    .slice(start, end < 0 ? undefined : end)
+    .split('\n')
+    .filter((l) => l.startsWith('|') && !/^\|[-: |]+\|$/.test(l))
+    .slice(1)
+    .map((l) => l.slice(1, -1).split('|').map((c) => c.trim()));
+}
+
+const scaleText = (f: Field): string => (f.t === 'str' ? '–' : f.bool ? 'on/off' : f.mul ? String(f.mul) : f.div ? String(1 / f.div) : '1');
+const typeText = (f: Field): string => (f.t === 'str' ? `text ${f.len}` : f.t);
+
+describe('docs/protocol.md agrees with the code', () => {
+  for (const [section, table] of [
+    ['3.2', LIVE_FIELDS],
+    ['4.1', SETTINGS_FIELDS],
+    ['5.1', INFO_FIELDS],
+  ] as const) {
+    it(`§${section}: every table row is documented with its offset, type and scale`, () => {
+      const rows = new Map(
+        docTable(section)
+          .map((c): [string, string[]] => [/^`(\w+)`$/.exec(c[4] ?? '')?.[1] ?? '', c])
+          .filter(([k]) => k !== ''),
+      );
+      const fields: readonly Field[] = table;
+      for (const f of fields) {
+        const row = rows.get(f.key);
+        assert.ok(row, `${f.key} is missing from §${section}`);
+        assert.deepEqual([row[0], row[1], row[2]], [String(f.off), typeText(f), scaleText(f)], `§${section} row of ${f.key}`);
+      }
+      assert.deepEqual([...rows.keys()].filter((k) => !fields.some((f) => f.key === k)), [], `§${section} documents fields the table does not have`);
+    });
+  }
+
+  it('§4.1: the write register and range of every writable setting', () => {
+    for (const c of docTable('4.1')) {
+      const key = /^`(\w+)`$/.exec(c[4] ?? '')?.[1];
+      if (!key) continue;
+      const def = findSetting(key);
+      const m = /^(0x[0-9A-F]{4})(?:, ([−\d.]+)–([−\d.]+) \/ ([\d.]+)|, 0\/1)?/.exec((c[5] ?? '').replace(/\*/g, ''));
+      if (!def || def.kind === 'bit') {
+        assert.ok(!m || key === 'switchMask', `§4.1: ${key} is not writable but has a register`);
+        continue;
+      }
+      assert.ok(m, `§4.1: ${key} is writable: its register belongs in the last column`);
+      assert.equal(m[1], `0x${def.register.toString(16).toUpperCase()}`, `${key} register`);
+      if (def.kind === 'number') {
+        const n = (t: string | undefined) => Number((t ?? '').replace('−', '-'));
+        assert.deepEqual([n(m[2]), n(m[3]), n(m[4])], [def.min, def.max, def.step], `${key} range`);
+        assert.equal(/protection/.test(c[5]!), def.protection, `${key} protection`);
+      }
+    }
+  });
+
+  it('§3.3 lists every alarm bit under its name, §4.2 every switch-word bit', () => {
+    const alarms = docTable('3.3').filter((c) => /^\d+$/.test(c[0]!)).map((c) => [Number(c[0]), c[1]!.replace(/`/g, '')]);
+    assert.deepEqual(alarms, ALARMS.filter((a) => a.bit < 29).map((a) => [a.bit, a.name]));
+    const bits = docTable('4.2').map((c) => [Number(c[0]), c[1]!.replace(/`/g, '')]);
+    assert.deepEqual(bits, SWITCH_BITS.map((b) => [b.bit, b.key]));
   });
 });

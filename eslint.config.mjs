@@ -11,8 +11,7 @@ const ROOT = dirname(fileURLToPath(import.meta.url));
  * The layers of the library (src/) and what each may import. One table, enforced by the
  * `layers/imports` rule below on every import, `export … from`, `require()`, `import()` and
  * `import('…')` type, type-only imports included (a type import still couples two layers).
- * docs/architecture.md explains the layers; test/architecture.test.ts proves the rule fires
- * and that no runtime import cycle exists.
+ * test/architecture.test.ts proves the rule fires, and that no runtime import cycle exists.
  *
  * - `src/**` never imports `nodes/**` (the Node-RED glue sits on top of the library).
  * - A layer imports itself and the layers listed for it; nothing else of ours.
@@ -70,7 +69,7 @@ const layersPlugin = {
           if (folder(to) === folder(from) || allowed.includes('*') || allowed.includes(to)) return;
           const may = allowed.length ? allowed.map(shown).join(', ') : 'nothing outside itself';
           const what = folder(to) === 'bus' && allowed.includes('bus/index') ? `the bus internal ${target} (import it from src/bus)` : shown(to);
-          context.report({ node, message: `src/${folder(from)} may import ${may}; not ${what} ('${spec}'). Layers: eslint.config.mjs, docs/architecture.md.` });
+          context.report({ node, message: `src/${folder(from)} may import ${may}; not ${what} ('${spec}'). Layer table: LAYERS in eslint.config.mjs.` });
         };
         const literal = (n) => (n?.type === 'Literal' ? n.value : n?.type === 'TemplateLiteral' && n.expressions.length === 0 ? n.quasis[0].value.cooked : undefined);
         return {

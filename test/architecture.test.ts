@@ -3,7 +3,7 @@ import { ESLint } from 'eslint';
 import { importCycles, ROOT, runtimeGraph } from './helpers/imports';
 
 /**
- * The architecture's two mechanical rules (docs/architecture.md):
+ * The architecture's two mechanical rules:
  *  - the layer table of eslint.config.mjs (rule `layers/imports`, run by `npx eslint .`):
  *    here we prove that it fires on each kind of forbidden import and stays quiet on allowed ones;
  *  - no runtime import cycle among src/ and nodes/ (a cycle makes load order decide whether a

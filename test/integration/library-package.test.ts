@@ -93,7 +93,7 @@ describe('library: require(@jkpb/node-red-jkbms) from the packed tarball', funct
     await red?.stop();
   });
 
-  it('a Node.js script: main and types are real, the import is cheap, and decoder, framer, engine and simulator work', async () => {
+  it('a Node.js script: main and types are real, require() does not load serialport, and decoder, framer, engine and simulator work', async () => {
     const file = join(red.userDir, 'library-check.js');
     writeFileSync(file, SCRIPT);
     const { stdout } = await run(process.execPath, [file], { cwd: red.userDir, timeout: 60_000 });

@@ -1,4 +1,4 @@
-import type { PackState } from '../bus/types';
+import type { PackState } from '../bus';
 import { EnergyIntegrator, emptyEnergy, type EnergySnapshot } from '../energy/integrator';
 import type { DecodedFrame } from '../protocol/types';
 import { aggregate, conditionOf, isCounted } from './aggregate';

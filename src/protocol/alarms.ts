@@ -1,5 +1,5 @@
 /**
- * The 32-bit alarm word of the live frame (offset 166, reference §3.3): bit → stable name
+ * The 32-bit alarm word of the live frame (offset 166, docs/protocol.md §3.3): bit → stable name
  * (used in payload.alarms, Home Assistant entity ids and automations) and an English label.
  * Bits 0–23 follow the JK register map V1.1; 24–28 are the later firmware additions.
  */

@@ -1,6 +1,6 @@
 import type { FrameKind } from './types';
 
-/** Start of every data frame (reference §2.4). */
+/** Start of every data frame (docs/protocol.md §2.4). */
 export const HEADER = Buffer.from([0x55, 0xaa, 0xeb, 0x90]);
 /** Data frame length including the sum8 at byte 299. */
 export const FRAME_LEN = 300;
@@ -13,7 +13,7 @@ export const FN_WRITE = 0x10;
 /** Highest valid bus address (DIP switches 0–15; 0 = the JK master). */
 export const MAX_ADDRESS = 15;
 
-/** Trigger register that makes a pack send each kind of frame (reference §2.3). */
+/** Trigger register that makes a pack send each kind of frame (docs/protocol.md §2.3). */
 export const KIND_REGISTER: Readonly<Record<FrameKind, number>> = { info: 0x161c, settings: 0x161e, live: 0x1620 };
 /** Frame type byte (offset 4) of each kind. */
 export const KIND_FRAME_TYPE: Readonly<Record<FrameKind, 1 | 2 | 3>> = { settings: 1, live: 2, info: 3 };

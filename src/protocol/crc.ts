@@ -1,5 +1,5 @@
 /**
- * Checksums of the JK-PB RS485 protocol (reference §2.2).
+ * Checksums of the JK-PB RS485 protocol (docs/protocol.md §2.2).
  *  - CRC-16/MODBUS: poly 0xA001 (reflected 0x8005), init 0xFFFF, no final XOR; sent low byte first.
  *  - sum8: sum of frame bytes 0…298 modulo 256, stored at byte 299 of every data frame.
  */

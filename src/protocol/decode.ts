@@ -8,9 +8,9 @@ import {
   SETTINGS,
   SETTINGS_FIELDS,
   SWITCH_BITS,
-  fieldValue,
+  TableReader,
+  readBits,
   readRaw,
-  readString,
 } from './fields';
 import type {
   BalancingState,
@@ -87,11 +87,19 @@ export function decodeInfo(frame: Uint8Array, address: number | null = null): In
 const BALANCING: readonly BalancingState[] = ['off', 'charge', 'discharge'];
 const STAGES: readonly ChargeStage[] = ['bulk', 'absorption', 'float'];
 
-function liveFrom(b: Uint8Array, address: number | null): LivePayload {
-  const o: Record<string, unknown> = { type: 'live', address };
-  for (const f of LIVE_FIELDS) o[f.key] = fieldValue(f, b);
+/*
+ * Each decoder starts from { type, address }, adds the field table's rows, then the fields
+ * computed in code. The return type checks the result: a payload field that neither the table
+ * nor the code provides fails to compile.
+ */
+const LIVE_TABLE = new TableReader(LIVE_FIELDS);
+const SETTINGS_TABLE = new TableReader(SETTINGS_FIELDS);
+const INFO_TABLE = new TableReader(INFO_FIELDS);
 
-  const mask = o.cellMask as number;
+function liveFrom(b: Uint8Array, address: number | null): LivePayload {
+  const o = LIVE_TABLE.read(b, { type: 'live' as const, address });
+
+  const mask = o.cellMask;
   const cells: number[] = [];
   const resistances: number[] = [];
   for (let i = 0; i < 32; i++) {
@@ -100,49 +108,45 @@ function liveFrom(b: Uint8Array, address: number | null): LivePayload {
       resistances.push(readRaw(b, LIVE.resistances + 2 * i, 'u16') / 1000);
     }
   }
-  o.cells = cells;
-  o.cellCount = cells.length;
-  o.cellResistances = resistances;
-  o.cellMin = cells.length ? Math.min(...cells) : null;
-  o.cellMax = cells.length ? Math.max(...cells) : null;
-  o.cellMaxIndex = b[LIVE.maxIndex]! + 1;
-  o.cellMinIndex = b[LIVE.minIndex]! + 1;
-
-  const current = o.current as number;
   const magnitude = readRaw(b, LIVE.power, 'u32') / 1000;
-  o.power = current < 0 ? -magnitude : magnitude;
-
-  const presence = o.temperatureSensorMask as number;
-  const temps: Record<string, number | null> = {};
-  LIVE.temperatures.forEach(([name, off], bit) => {
-    const raw = readRaw(b, off, 'i16');
-    temps[name] = (presence >>> bit) & 1 && raw !== LIVE.unpluggedRaw ? raw / 10 : null;
+  const dry = b[LIVE.dryContacts]!;
+  return Object.assign(o, {
+    cells,
+    cellCount: cells.length,
+    cellResistances: resistances,
+    cellMin: cells.length ? Math.min(...cells) : null,
+    cellMax: cells.length ? Math.max(...cells) : null,
+    cellMaxIndex: b[LIVE.maxIndex]! + 1,
+    cellMinIndex: b[LIVE.minIndex]! + 1,
+    power: o.current < 0 ? -magnitude : magnitude,
+    temperatures: temperatures(b, o.temperatureSensorMask),
+    balancing: BALANCING[b[LIVE.balancing]!] ?? 'off',
+    alarms: alarmNames(o.alarmMask),
+    emergency: o.emergencyTime > 0,
+    chargeStage: STAGES[b[LIVE.chargeStage]!] ?? null,
+    dry1: ((dry >>> 1) & 1) === 1,
+    dry2: ((dry >>> 2) & 1) === 1,
   });
-  o.temperatures = temps as unknown as Temperatures;
+}
 
-  o.balancing = BALANCING[b[LIVE.balancing]!] ?? 'off';
-  o.alarms = alarmNames(o.alarmMask as number);
-  o.emergency = (o.emergencyTime as number) > 0;
-  o.chargeStage = STAGES[b[LIVE.chargeStage]!] ?? null;
-  o.dry1 = ((b[LIVE.dryContacts]! >>> 1) & 1) === 1;
-  o.dry2 = ((b[LIVE.dryContacts]! >>> 2) & 1) === 1;
-  return o as unknown as LivePayload;
+/** A sensor reads null when its presence bit is clear, or when it reports −200 °C (unplugged, fw 19). */
+function temperatures(b: Uint8Array, presence: number): Temperatures {
+  const read = (s: { readonly off: number; readonly bit: number }): number | null => {
+    const raw = readRaw(b, s.off, 'i16');
+    return (presence >>> s.bit) & 1 && raw !== LIVE.unpluggedRaw ? raw / 10 : null;
+  };
+  const t = LIVE.temperatures;
+  return { mos: read(t.mos), t1: read(t.t1), t2: read(t.t2), t3: read(t.t3), t4: read(t.t4), t5: read(t.t5) };
 }
 
 function settingsFrom(b: Uint8Array, address: number | null): SettingsPayload {
-  const o: Record<string, unknown> = { type: 'settings', address };
-  for (const f of SETTINGS_FIELDS) o[f.key] = fieldValue(f, b);
-  const count = Math.min(32, o.cellCount as number);
+  const o = SETTINGS_TABLE.read(b, { type: 'settings' as const, address });
+  const count = Math.min(32, o.cellCount);
   const wires: number[] = [];
   for (let i = 0; i < count; i++) wires.push(readRaw(b, SETTINGS.wireResistances + 4 * i, 'u32') / 1000);
-  o.wireResistances = wires;
-  const word = o.switchMask as number;
-  for (const s of SWITCH_BITS) o[s.key] = ((word >>> s.bit) & 1) === 1;
-  return o as unknown as SettingsPayload;
+  return readBits(o.switchMask, SWITCH_BITS, Object.assign(o, { wireResistances: wires }));
 }
 
 function infoFrom(b: Uint8Array, address: number | null): InfoPayload {
-  const o: Record<string, unknown> = { type: 'info', address };
-  for (const f of INFO_FIELDS) o[f.key] = f.t === 'str' ? readString(b, f.off, f.len) : fieldValue(f, b);
-  return o as unknown as InfoPayload;
+  return INFO_TABLE.read(b, { type: 'info' as const, address });
 }

@@ -12,10 +12,11 @@ import {
   writeFieldValue,
   writeRaw,
   writeString,
+  type Field,
 } from './fields';
 import type { DecodedFrame, FrameKind } from './types';
 
-/** 11-byte read trigger: `AA 10 16 RR 00 01 02 00 00 CRC` (reference §2.3). */
+/** 11-byte read trigger: `AA 10 16 RR 00 01 02 00 00 CRC` (docs/protocol.md §2.3). */
 export function encodeTrigger(address: number, kind: FrameKind): Buffer {
   return encodeWrite(address, KIND_REGISTER[kind], 1, 0);
 }
@@ -48,7 +49,7 @@ export interface EncodeFrameOptions {
   base?: Uint8Array;
 }
 
-/** Bytes observed constant in every real frame (reference §3.5); used when no base is given. */
+/** Bytes observed constant in every real frame (docs/protocol.md §3.5); used when no base is given. */
 function template(type: 1 | 2 | 3): Buffer {
   const b = Buffer.alloc(FRAME_LEN);
   HEADER.copy(b, 0);
@@ -92,10 +93,14 @@ export function encodeResponse(payload: Partial<DecodedFrame> & { type: FrameKin
   return Buffer.concat([encodeFrame(payload, opts), encodeAck(address, KIND_REGISTER[payload.type], 1)]);
 }
 
-function writeTable(b: Buffer, fields: readonly { key: string }[], p: Bag): void {
-  for (const f of fields as readonly Parameters<typeof writeFieldValue>[0][]) {
+function writeTable(b: Buffer, fields: readonly Field[], p: Bag): void {
+  for (const f of fields) {
     const v = p[f.key];
-    if (typeof v === 'number' || typeof v === 'boolean') writeFieldValue(f, b, v);
+    if (f.t === 'str') {
+      if (typeof v === 'string') writeString(b, f.off, f.len, v);
+    } else if (typeof v === 'number' || typeof v === 'boolean') {
+      writeFieldValue(f, b, v);
+    }
   }
 }
 
@@ -138,7 +143,7 @@ function encodeLive(b: Buffer, p: Bag): void {
   if (temps && typeof temps === 'object') {
     let presence = 0xc0; // bits 6–7 unused, observed set
     const given = num(p.temperatureSensorMask) ? p.temperatureSensorMask : null;
-    LIVE.temperatures.forEach(([name, off], bit) => {
+    for (const [name, { off, bit }] of Object.entries(LIVE.temperatures)) {
       const v = temps[name];
       if (num(v)) {
         writeRaw(b, off, 'i16', v * 10);
@@ -146,7 +151,7 @@ function encodeLive(b: Buffer, p: Bag): void {
       } else if (v === null && given !== null && (given >>> bit) & 1) {
         writeRaw(b, off, 'i16', LIVE.unpluggedRaw); // present but unplugged (fw 19)
       }
-    });
+    }
     if (!num(p.temperatureSensorMask)) d.temperatureSensorMask = presence;
   }
   if (typeof p.balancing === 'string' && BALANCING.includes(p.balancing)) b[LIVE.balancing] = BALANCING.indexOf(p.balancing);
@@ -176,12 +181,5 @@ function encodeSettings(b: Buffer, p: Bag): void {
 }
 
 function encodeInfo(b: Buffer, p: Bag): void {
-  for (const f of INFO_FIELDS) {
-    const v = p[f.key];
-    if (f.t === 'str') {
-      if (typeof v === 'string') writeString(b, f.off, f.len, v);
-    } else if (typeof v === 'number' || typeof v === 'boolean') {
-      writeFieldValue(f, b, v);
-    }
-  }
+  writeTable(b, INFO_FIELDS, p);
 }

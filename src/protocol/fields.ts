@@ -1,38 +1,80 @@
 /**
  * Field tables of the three data frames: one source for the decoder and the encoder.
- * Offsets are frame offsets (reference §0.1: frame offset = register offset + 6); multi-byte
- * values are little-endian. value = raw × mul ÷ div (SI units). Fields that need more than a
- * scale (cell arrays, temperatures with presence bits, enums, bit fields, the power sign) are
- * handled in decode.ts / encode.ts and are not listed here.
+ * Offsets are frame offsets (docs/protocol.md §1.3: frame offset = register offset + 6);
+ * multi-byte values are little-endian. value = raw × mul ÷ div (SI units). Fields that need
+ * more than a scale (cell arrays, temperatures with presence bits, enums, bit fields, the power
+ * sign) are handled in decode.ts / encode.ts and are not listed here.
+ *
+ * The tables are typed against the payload contract (types.ts): a key that is not a field of
+ * the payload, a boolean field without `bool: true` or a number field with it, and a string
+ * field read as a number all fail to compile; the decoder then checks that the table and its
+ * own code together produce every field of the payload (decode.ts).
  */
+import type { DecodedBase, InfoPayload, LivePayload, SettingsPayload, Temperatures } from './types';
 
 export type NumType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'f32';
+export type IntType = Exclude<NumType, 'f32'>;
 
-export interface NumField {
-  key: string;
+/** A numeric field: value = raw × mul ÷ div. */
+export interface NumField<K extends string = string> {
+  key: K;
   off: number;
   t: NumType;
   mul?: number;
   div?: number;
-  bool?: boolean;
+  bool?: false;
 }
 
-export interface StrField {
-  key: string;
+/** An on/off field: true when the raw integer is not 0. */
+export interface BoolField<K extends string = string> {
+  key: K;
+  off: number;
+  t: IntType;
+  bool: true;
+}
+
+/** ASCII text of `len` bytes, up to the first NUL. */
+export interface StrField<K extends string = string> {
+  key: K;
   off: number;
   t: 'str';
   len: number;
 }
 
-export type Field = NumField | StrField;
+export type Field = NumField | BoolField | StrField;
+
+/** Payload fields (not `type` / `address`) whose value type is V. */
+type KeysOf<P, V> = { [K in Exclude<keyof P, keyof DecodedBase>]-?: P[K] extends V ? (K extends string ? K : never) : never }[Exclude<
+  keyof P,
+  keyof DecodedBase
+>];
+
+/** A row of a table for payload P: numbers as NumField, booleans as BoolField, text as StrField. */
+export type FieldOf<P> = NumField<KeysOf<P, number>> | BoolField<KeysOf<P, boolean>> | StrField<KeysOf<P, string>>;
+export type LiveField = NumField<KeysOf<LivePayload, number>> | BoolField<KeysOf<LivePayload, boolean>>;
+export type SettingsField = NumField<KeysOf<SettingsPayload, number>> | BoolField<KeysOf<SettingsPayload, boolean>>;
+export type InfoField = FieldOf<InfoPayload>;
+
+/** The object a table decodes to: one property per row, typed by the row's kind. */
+export type TableValues<F extends Field> = {
+  [R in F as R['key']]: R extends StrField ? string : R extends BoolField ? boolean : number;
+};
+
+/** A bit of a packed word, decoded to a boolean field of payload P. */
+export interface BitField<K extends string = string> {
+  key: K;
+  bit: number;
+}
+
+export type BitValues<B extends BitField> = { [R in B as R['key']]: boolean };
 
 export const SIZE: Record<NumType, number> = { u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4 };
 
 const mV = { div: 1000 }; // 0.001 → V, A, Ah, Ω, W
 const dC = { div: 10 }; // 0.1 °C
 
-/** Frame type 0x02 — reference §3.2. */
-export const LIVE_FIELDS: readonly NumField[] = [
+/** Frame type 0x02 — docs/protocol.md §3.2. */
+export const LIVE_FIELDS = [
   { key: 'cellMask', off: 70, t: 'u32' },
   { key: 'cellAvg', off: 74, t: 'u16', ...mV },
   { key: 'cellDelta', off: 76, t: 'u16', ...mV },
@@ -79,7 +121,7 @@ export const LIVE_FIELDS: readonly NumField[] = [
   { key: 'pclActive', off: 274, t: 'u8', bool: true },
   { key: 'chemistryCode', off: 275, t: 'u8' },
   { key: 'chargeStageTime', off: 278, t: 'u16' },
-];
+] as const satisfies readonly LiveField[];
 
 /** Live-frame offsets handled in code. */
 export const LIVE = {
@@ -96,19 +138,19 @@ export const LIVE = {
    * decoded as null like an absent sensor.
    */
   unpluggedRaw: -2000,
-  /** Temperatures in presence-bit order (byte 214 bit n): mos, t1 … t5; i16 0.1 °C. */
-  temperatures: [
-    ['mos', 144],
-    ['t1', 162],
-    ['t2', 164],
-    ['t3', 254],
-    ['t4', 256],
-    ['t5', 258],
-  ] as const,
+  /** Each temperature sensor: its i16 (0.1 °C) and its presence bit in byte 214 (docs/protocol.md §3.4). */
+  temperatures: {
+    mos: { off: 144, bit: 0 },
+    t1: { off: 162, bit: 1 },
+    t2: { off: 164, bit: 2 },
+    t3: { off: 254, bit: 3 },
+    t4: { off: 256, bit: 4 },
+    t5: { off: 258, bit: 5 },
+  } as const satisfies { readonly [K in keyof Temperatures]: { readonly off: number; readonly bit: number } },
 };
 
-/** Frame type 0x01 — reference §4.1. */
-export const SETTINGS_FIELDS: readonly NumField[] = [
+/** Frame type 0x01 — docs/protocol.md §4.1. */
+export const SETTINGS_FIELDS = [
   { key: 'smartSleepVoltage', off: 6, t: 'u32', ...mV },
   { key: 'cellUvp', off: 10, t: 'u32', ...mV },
   { key: 'cellUvpRecovery', off: 14, t: 'u32', ...mV },
@@ -152,15 +194,15 @@ export const SETTINGS_FIELDS: readonly NumField[] = [
   { key: 'dataFieldEnable0', off: 287, t: 'u8' },
   { key: 'dischargeUtp', off: 296, t: 'i8' },
   { key: 'dischargeUtpRecovery', off: 297, t: 'i8' },
-];
+] as const satisfies readonly SettingsField[];
 
 /** Settings offsets handled in code. */
 export const SETTINGS = {
   wireResistances: 142, // 32 × u32, 0.001 Ω
 };
 
-/** Bits of the switch word 0x1114 (settings bytes 282–283, reference §4.2). */
-export const SWITCH_BITS: readonly { key: string; bit: number }[] = [
+/** Bits of the switch word 0x1114 (settings bytes 282–283, docs/protocol.md §4.2). */
+export const SWITCH_BITS = [
   { key: 'heatingEnabled', bit: 0 },
   { key: 'disableTemperatureSensors', bit: 1 },
   { key: 'gpsHeartbeat', bit: 2 },
@@ -177,10 +219,10 @@ export const SWITCH_BITS: readonly { key: string; bit: number }[] = [
   { key: 'dischargeOcp3', bit: 13 },
   { key: 'gpsLockedCharging', bit: 14 },
   { key: 'gpsLockedDischarging', bit: 15 },
-];
+] as const satisfies readonly BitField<KeysOf<SettingsPayload, boolean>>[];
 
-/** Frame type 0x03 — reference §5.1. */
-export const INFO_FIELDS: readonly Field[] = [
+/** Frame type 0x03 — docs/protocol.md §5.1. */
+export const INFO_FIELDS = [
   { key: 'vendorId', off: 6, t: 'str', len: 16 },
   { key: 'hardwareVersion', off: 22, t: 'str', len: 8 },
   { key: 'softwareVersion', off: 30, t: 'str', len: 8 },
@@ -218,7 +260,7 @@ export const INFO_FIELDS: readonly Field[] = [
   { key: 'emergencyDurationRaw', off: 269, t: 'u8' },
   { key: 'uart3Protocol', off: 270, t: 'u8' },
   { key: 'reBulkSoc', off: 278, t: 'u8' },
-];
+] as const satisfies readonly InfoField[];
 
 export function readRaw(b: Uint8Array, off: number, t: NumType): number {
   switch (t) {
@@ -279,21 +321,63 @@ export function writeRaw(b: Uint8Array, off: number, t: NumType, raw: number): v
   }
 }
 
-/** Engineering value of a numeric field (f32 rounded to 9 significant digits: exact round trip). */
-export function fieldValue(f: NumField, b: Uint8Array): number | boolean {
-  const raw = readRaw(b, f.off, f.t);
-  if (f.bool) return raw !== 0;
-  if (f.t === 'f32') return Number(raw.toPrecision(9));
-  return (raw * (f.mul ?? 1)) / (f.div ?? 1);
-}
-
-export function writeFieldValue(f: NumField, b: Uint8Array, value: number | boolean): void {
+export function writeFieldValue(f: NumField | BoolField, b: Uint8Array, value: number | boolean): void {
   if (typeof value === 'boolean') {
     writeRaw(b, f.off, f.t, value ? 1 : 0);
     return;
   }
   if (typeof value !== 'number') return;
-  writeRaw(b, f.off, f.t, f.t === 'f32' ? value : (value * (f.div ?? 1)) / (f.mul ?? 1));
+  writeRaw(b, f.off, f.t, f.bool || f.t === 'f32' ? value : (value * (f.div ?? 1)) / (f.mul ?? 1));
+}
+
+/** A row in one fixed shape (every property present), so the decoding loop stays monomorphic. */
+interface Row {
+  key: string;
+  off: number;
+  t: NumType | 'str';
+  mul: number;
+  div: number;
+  bool: boolean;
+  len: number;
+}
+
+/** A field table prepared for decoding (once, at module load). */
+export class TableReader<F extends Field> {
+  private readonly rows: readonly Row[];
+
+  constructor(fields: readonly F[]) {
+    this.rows = fields.map(
+      (f): Row =>
+        f.t === 'str'
+          ? { key: f.key, off: f.off, t: f.t, mul: 1, div: 1, bool: false, len: f.len }
+          : { key: f.key, off: f.off, t: f.t, mul: f.bool ? 1 : (f.mul ?? 1), div: f.bool ? 1 : (f.div ?? 1), bool: f.bool === true, len: 0 },
+    );
+  }
+
+  /**
+   * Decode every row from `b` onto `head`, which is returned: the payload keeps its property
+   * order (head first, then the rows in table order). Numbers are raw × mul ÷ div, f32 rounded
+   * to 9 significant digits (an exact round trip through writeFieldValue), on/off fields raw ≠ 0.
+   */
+  read<H extends Record<string, unknown>>(b: Uint8Array, head: H): H & TableValues<F> {
+    const o: Record<string, unknown> = head;
+    for (const r of this.rows) {
+      if (r.t === 'str') {
+        o[r.key] = readString(b, r.off, r.len);
+      } else {
+        const raw = readRaw(b, r.off, r.t);
+        o[r.key] = r.bool ? raw !== 0 : r.t === 'f32' ? Number(raw.toPrecision(9)) : (raw * r.mul) / r.div;
+      }
+    }
+    return head as H & TableValues<F>;
+  }
+}
+
+/** Set one boolean property per bit of `word` on `target` (returned). */
+export function readBits<T extends Record<string, unknown>, B extends BitField>(word: number, bits: readonly B[], target: T): T & BitValues<B> {
+  const o: Record<string, unknown> = target;
+  for (const s of bits) o[s.key] = ((word >>> s.bit) & 1) === 1;
+  return target as T & BitValues<B>;
 }
 
 /** ASCII up to the first NUL; non-printable bytes dropped, trailing spaces trimmed. */

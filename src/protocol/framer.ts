@@ -3,7 +3,7 @@ import { crcMatches, sum8 } from './crc';
 import type { FrameKind } from './types';
 
 /**
- * Streaming framer for the JK-PB RS485-2 bus (reference §2.1, §2.4, §2.8).
+ * Streaming framer for the JK-PB RS485-2 bus (docs/protocol.md §2.1, §2.4, §2.8).
  *
  * Feed it chunks of any size — one byte at a time, or many frames at once as a TCP gateway
  * delivers them — and get typed events in wire order. A message is emitted only when its

@@ -1,26 +1,26 @@
 import { isAddress } from './constants';
 import { encodeWrite } from './encode';
-import { SETTINGS_FIELDS, SWITCH_BITS, type NumField } from './fields';
+import { SETTINGS_FIELDS, SWITCH_BITS, readBits, type SettingsField } from './fields';
 import type { SettingsPayload } from './types';
 
 /**
- * Every writable setting (reference §4): name (= the SettingsPayload field it changes),
+ * Every writable setting (docs/protocol.md §4.1): name (= the SettingsPayload field it changes),
  * register, size, scale, signedness, range and step. Names, units and ranges are what users
  * type into `jkbms-write` and what Home Assistant number/switch entities use.
  *
  * Register = 0x1000 + (frame offset − 6) for the settings block; 4-byte fields are written as
  * two registers (13-byte frame), the switch word 0x1114 as one (11-byte frame). Ranges are
- * the JK app's limits (SYS ranges of reference §4.1); the BMS still enforces its own and
+ * the JK app's limits (docs/protocol.md §4.1); the BMS still enforces its own and
  * answers exception 03 when a value is illegal for it.
  *
- * Deliberately NOT writable (reference §4.3–§4.5, §6.7): DevAddr 0x1108 (DIP switches rule),
+ * Deliberately NOT writable (docs/protocol.md §4.3, §7): DevAddr 0x1108 (DIP switches rule),
  * the RCV/RFV time word 0x1504 (byte order unverified), bytes 284–297 (halves of 16-bit
  * registers, never tested over RS485), the command block 0x1600 (emergency start, calibration:
  * offsets differ between register-map versions).
  */
 export interface SettingDef {
   /** Field name in SettingsPayload. */
-  name: string;
+  name: SettingName;
   label: string;
   register: number;
   /** Registers written: 2 for 32-bit values (13-byte frame), 1 for the switch word. */
@@ -56,7 +56,17 @@ export class SettingError extends Error {
 
 const SWITCH_WORD = 0x1114;
 
-type Spec = [name: string, label: string, unit: string, min: number, max: number, step: number, protection: boolean];
+/** A settings-table row (fields.ts) by its key; only keys of SETTINGS_FIELDS type-check. */
+type TableRow = (typeof SETTINGS_FIELDS)[number];
+type RowOf<K extends TableRow['key']> = Extract<TableRow, { key: K }>;
+/** Settings-table fields that are numbers / on-off registers, and the bits of the switch word. */
+type NumberName = Exclude<TableRow, { bool: true }>['key'];
+type SwitchName = Extract<TableRow, { bool: true }>['key'];
+type BitName = (typeof SWITCH_BITS)[number]['key'];
+/** Every writable setting's name: a field of SettingsPayload. */
+export type SettingName = NumberName | SwitchName | BitName;
+
+type Spec = [name: NumberName, label: string, unit: string, min: number, max: number, step: number, protection: boolean];
 
 const V = 'V';
 const NUMBERS: Spec[] = [
@@ -95,13 +105,13 @@ const NUMBERS: Spec[] = [
   ['prechargeTime', 'Discharge precharge time', 's', 0, 255, 1, false],
 ];
 
-const SWITCHES: [name: string, label: string][] = [
+const SWITCHES: [name: SwitchName, label: string][] = [
   ['chargingEnabled', 'Charging enabled'],
   ['dischargingEnabled', 'Discharging enabled'],
   ['balancingEnabled', 'Balancing enabled'],
 ];
 
-const BITS: Record<string, [label: string, protection: boolean]> = {
+const BITS: Record<BitName, [label: string, protection: boolean]> = {
   heatingEnabled: ['Heating enabled', false],
   disableTemperatureSensors: ['Disable temperature sensors', true],
   gpsHeartbeat: ['GPS heartbeat', false],
@@ -120,13 +130,11 @@ const BITS: Record<string, [label: string, protection: boolean]> = {
   gpsLockedDischarging: ['GPS-locked discharging', true],
 };
 
-const fieldOf = (name: string): NumField => {
-  const f = SETTINGS_FIELDS.find((x) => x.key === name);
-  if (!f) throw new Error(`settings table: no field ${name}`);
-  return f;
-};
-const registerOf = (f: NumField) => 0x1000 + f.off - 6;
-const scaleOf = (f: NumField) => (f.mul ?? 1) / (f.div ?? 1);
+const ROWS = new Map<string, SettingsField>(SETTINGS_FIELDS.map((f) => [f.key, f]));
+/** The table row of a setting (names are checked against the table at compile time). */
+const fieldOf = <K extends TableRow['key']>(name: K): RowOf<K> => ROWS.get(name) as RowOf<K>;
+const registerOf = (f: SettingsField) => 0x1000 + f.off - 6;
+const scaleOf = (f: SettingsField) => (f.bool ? 1 : (f.mul ?? 1) / (f.div ?? 1));
 
 export const SETTINGS: readonly SettingDef[] = [
   ...NUMBERS.map(([name, label, unit, min, max, step, protection]): SettingDef => {
@@ -138,12 +146,12 @@ export const SETTINGS: readonly SettingDef[] = [
     return { name, label, register: registerOf(f), quantity: 2, signed: false, scale: 1, unit: '', min: 0, max: 1, step: 1, kind: 'switch', protection: false };
   }),
   ...SWITCH_BITS.map(({ key, bit }): SettingDef => {
-    const [label, protection] = BITS[key]!;
+    const [label, protection] = BITS[key];
     return { name: key, label, register: SWITCH_WORD, quantity: 1, signed: false, scale: 1, unit: '', min: 0, max: 1, step: 1, kind: 'bit', bit, protection };
   }),
 ];
 
-const BY_NAME = new Map(SETTINGS.map((d) => [d.name, d]));
+const BY_NAME = new Map<string, SettingDef>(SETTINGS.map((d) => [d.name, d]));
 
 export function findSetting(name: string): SettingDef | undefined {
   return BY_NAME.get(name);
@@ -193,8 +201,9 @@ export function validateSetting(name: string, value: unknown): { def: SettingDef
 
 /** Current value of a setting in a decoded settings payload. */
 export function readSetting(settings: SettingsPayload, name: string): number | boolean | undefined {
-  if (!findSetting(name)) return undefined;
-  const v = (settings as unknown as Record<string, unknown>)[name];
+  const def = findSetting(name);
+  if (!def) return undefined;
+  const v: unknown = settings[def.name];
   return typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
 }
 
@@ -202,7 +211,7 @@ export function readSetting(settings: SettingsPayload, name: string): number | b
  * Build the Modbus write for one setting on one pack. Validation happens here, before anything
  * can be queued: unknown names and out-of-range values throw a SettingError that names the
  * valid range. A bit of the switch word is written as read-modify-write of the last known
- * settings (`current`), never clearing the other bits (reference §4.2, bug Q8).
+ * settings (`current`), never clearing the other bits (docs/protocol.md §4.2, mistake Q8 of §7).
  */
 export function encodeSettingWrite(
   address: number,
@@ -242,18 +251,14 @@ export function rawToValue(def: SettingDef, raw: number): number | boolean {
  * exception 03 for values it refuses).
  */
 export function applyRegisterWrite(settings: SettingsPayload, register: number, quantity: number, raw: number): SettingsPayload | null {
-  const next = { ...settings } as unknown as Record<string, unknown>;
   if (register === SWITCH_WORD) {
     if (quantity !== 1) return null;
     const word = raw & 0xffff;
-    next.switchMask = word;
-    for (const s of SWITCH_BITS) next[s.key] = ((word >>> s.bit) & 1) === 1;
-    return next as unknown as SettingsPayload;
+    return readBits(word, SWITCH_BITS, { ...settings, switchMask: word });
   }
   const def = SETTINGS.find((d) => d.register === register && d.kind !== 'bit');
   if (!def || def.quantity !== quantity) return null;
-  next[def.name] = rawToValue(def, raw);
-  return next as unknown as SettingsPayload;
+  return { ...settings, [def.name]: rawToValue(def, raw) };
 }
 
 /** Setting definitions written through a register (the switch word maps to all its bits). */

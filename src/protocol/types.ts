@@ -27,7 +27,7 @@ export interface Temperatures {
 export type BalancingState = 'off' | 'charge' | 'discharge';
 export type ChargeStage = 'bulk' | 'absorption' | 'float';
 
-/** Frame type 0x02 — live data / cell info (reference §3). */
+/** Frame type 0x02 — live data / cell info (docs/protocol.md §3). */
 export interface LivePayload extends DecodedBase {
   type: 'live';
   /** Pack voltage, V (offset 150). */
@@ -133,7 +133,7 @@ export interface LivePayload extends DecodedBase {
   dry2: boolean;
 }
 
-/** Frame type 0x01 — settings (reference §4). */
+/** Frame type 0x01 — settings (docs/protocol.md §4). */
 export interface SettingsPayload extends DecodedBase {
   type: 'settings';
   smartSleepVoltage: number;
@@ -209,7 +209,7 @@ export interface SettingsPayload extends DecodedBase {
   dischargeUtpRecovery: number;
 }
 
-/** Frame type 0x03 — device info (reference §5). */
+/** Frame type 0x03 — device info (docs/protocol.md §5). */
 export interface InfoPayload extends DecodedBase {
   type: 'info';
   vendorId: string;

@@ -2,7 +2,7 @@ import type { Clock } from '../common/clock';
 import type { FaultInjector } from './faults';
 import type { TransmitOptions, Wire, WireNode } from './wire';
 
-/** How the JK master (address 0) paces its cycle (reference §6.6, mr-manuel measurements). */
+/** How the JK master (address 0) paces its cycle (docs/protocol.md §6.2, logic-analyser measurements). */
 export interface MasterTiming {
   /**
    * Minimum cycle period, ms (default 4400). A cycle is: own live frame, own settings frame,

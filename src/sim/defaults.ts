@@ -2,14 +2,14 @@ import type { InfoPayload, SettingsPayload } from '../protocol';
 import type { Rng } from './rng';
 
 /**
- * Factory state of a simulated pack: the settings observed on a real slave (reference §4.1,
- * "Observed settings of a real slave", T442) and device info shaped like real type-0x03 frames
- * (reference §5.1). Each pack gets its own serial number, manufacturing date, power-on count
- * and cumulative run time, drawn from its seeded stream; the serial number also embeds the
- * address, so no two packs of one simulator share it.
+ * Factory state of a simulated pack: the settings observed on a real slave (docs/protocol.md
+ * §4.4) and device info shaped like real type-0x03 frames (docs/protocol.md §5.1). Each pack
+ * gets its own serial number, manufacturing date, power-on count and cumulative run time, drawn
+ * from its seeded stream; the serial number also embeds the address, so no two packs of one
+ * simulator share it.
  */
 
-/** Hardware variants (reference §0: PB2A16S-20P / -15P, PB1A16S-10P). */
+/** Hardware variants (docs/protocol.md §1.4: PB2A16S-20P / -15P, PB1A16S-10P). */
 export const MODELS = {
   'JK-PB2A16S20P': { maxCurrentA: 200, maxBalanceA: 2, hardware: '15A', software: '15.38' },
   'JK-PB2A16S15P': { maxCurrentA: 150, maxBalanceA: 2, hardware: '15A', software: '15.38' },

@@ -37,7 +37,7 @@ const PROBABILITIES: ReadonlySet<FaultName> = new Set(['bitflip', 'truncate', 'd
 
 export const DEFAULT_SILENCE_MS = 20_000;
 
-/** Truncated answer lengths seen with FT232R adapters (reference §6.6). */
+/** Truncated answer lengths seen with FT232R adapters (docs/protocol.md §6.5). */
 export const TRUNCATED_LENGTHS: readonly number[] = [287, 288, 299];
 
 /** Throws a RangeError naming the problem; returns a normalised copy. */

@@ -2,7 +2,7 @@ import { settingsForRegister, type SettingsPayload } from '../protocol';
 import { MAX_CELLS, MIN_CELLS, MODELS, type PackModelName } from './defaults';
 
 /**
- * What the simulated firmware accepts in a write (reference §2.5: a pack answers exception 03
+ * What the simulated firmware accepts in a write (docs/protocol.md §2.5: a pack answers exception 03
  * "illegal data value" for values it refuses). The protocol's SETTINGS table holds the JK app's
  * ranges; the firmware is stricter where the hardware is: currents up to the board's rating,
  * the balancer's real maximum, 4–16 cells on a "16S" board. A threshold must also stay on the
@@ -10,7 +10,7 @@ import { MAX_CELLS, MIN_CELLS, MODELS, type PackModelName } from './defaults';
  * client that moves both must write them in a workable order, as on a real pack.
  */
 
-/** Exception codes (reference §2.1, MAP10). */
+/** Exception codes (docs/protocol.md §2.1). */
 export const EXCEPTION_ILLEGAL_REGISTER = 0x02;
 export const EXCEPTION_ILLEGAL_VALUE = 0x03;
 

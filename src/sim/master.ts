@@ -13,12 +13,12 @@ export interface MasterStats {
   present: number[];
 }
 
-/** Counter byte (offset 5) of the master's own frames in every RS485 capture (reference §2.4). */
+/** Counter byte (offset 5) of the master's own frames in every RS485 capture (docs/protocol.md §2.4). */
 const MASTER_COUNTER = 0x00;
 
 /**
- * A JK-PB with DIP switches 0000: the bus master, as measured on real hardware (reference
- * §2.7 A and §6.6). One cycle:
+ * A JK-PB with DIP switches 0000: the bus master, as measured on real hardware
+ * (docs/protocol.md §2.7, §6.2). One cycle:
  *
  *   own live frame (type 0x02, tail address 0), selfSpacingMs later own settings frame (type
  *   0x01, tail address 0), selfSpacingMs later: for each address 1…15 a live trigger (0x1620);

@@ -28,7 +28,7 @@ export interface SimPackStats {
   exceptions: number;
 }
 
-/** Counter byte (offset 5) of slave frames in every RS485 capture (reference §2.4). */
+/** Counter byte (offset 5) of slave frames in every RS485 capture (docs/protocol.md §2.4). */
 const SLAVE_COUNTER = 0x05;
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The project's own frames, built by our encoder (they do not need ../shared). Values follow
- * the synthetic live vector of the protocol reference (§3.6) and the settings observed on a
- * real slave (§4.1, shared with the simulator).
+ * the synthetic live frame of docs/protocol.md §3.6 and the settings observed on a
+ * real slave (§4.4, shared with the simulator).
  */
 import { decodeFrame } from '../../src/protocol/decode';
 import { encodeFrame, encodeResponse } from '../../src/protocol/encode';
@@ -39,7 +39,7 @@ export const LIVE_VALUES = {
   sleepCountdown: 86400,
 };
 
-/** The §3.6 synthetic frame as printed in the reference (address 2, with its ack tail). */
+/** The synthetic live frame of docs/protocol.md §3.6 (address 2, with its ack tail). */
 export const REFERENCE_LIVE_HEX =
   '55aaeb900205e50ce90ce30ce60ce40ce80ce20ce70ce50ce40ce60ce30ce90c' +
   'e50ce40ce60c0000000000000000000000000000000000000000000000000000' +
@@ -52,7 +52,7 @@ export const REFERENCE_LIVE_HEX =
   'd400d00000000000000000000000805101000000000000000000000000000000' +
   '0000000000000000000000f70210162000010478';
 
-/** The settings observed on a real slave (reference §4.1) — the simulator's factory settings. */
+/** The settings observed on a real slave (docs/protocol.md §4.4) — the simulator's factory settings. */
 export const SETTINGS_VALUES = defaultSettings(1, 16, 304);
 
 export const INFO_VALUES = {

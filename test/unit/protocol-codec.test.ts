@@ -8,7 +8,7 @@ import { INFO_VALUES, LIVE_VALUES, REFERENCE_LIVE_HEX, SETTINGS_VALUES } from '.
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 
-/** Reference §2.3: request and ack CRCs for every address (0x1620, 0x161E, 0x161C). */
+/** docs/protocol.md §2.3: request and ack CRCs for every address (0x1620, 0x161E, 0x161C). */
 const CRC_TABLE: [number, string][] = [
   [0x00, 'db61 059a dfbf 6456 de5d c596'],
   [0x01, 'd6f1 044b d22f 6587 d3cd c447'],
@@ -60,7 +60,7 @@ describe('protocol: checksums and constants', () => {
   });
 });
 
-describe('protocol: worked examples of the reference (§2.6)', () => {
+describe('protocol: worked examples of docs/protocol.md §2.6', () => {
   const cases: [string, Buffer, string][] = [
     ['E1', encodeTrigger(1, 'live'), '01 10 16 20 00 01 02 00 00 D6 F1'],
     ['E2', encodeTrigger(2, 'settings'), '02 10 16 1E 00 01 02 00 00 C6 DF'],
@@ -85,7 +85,7 @@ describe('protocol: worked examples of the reference (§2.6)', () => {
 });
 
 describe('protocol: data frames', () => {
-  it('encodes the reference synthetic live frame (§3.6) byte for byte, sum8 0xF7', () => {
+  it('encodes the synthetic live frame of docs/protocol.md §3.6 byte for byte, sum8 0xF7', () => {
     const base = Buffer.alloc(300);
     base[5] = 5;
     base[216] = 1;

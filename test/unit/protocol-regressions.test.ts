@@ -1,6 +1,6 @@
 /**
- * One regression test per decode/write bug found in earlier implementations (protocol
- * reference §6.7). Each test fails on the buggy behaviour it names.
+ * One regression test per decode/write bug found in earlier implementations (docs/protocol.md
+ * §7). Each test fails on the buggy behaviour it names.
  */
 import assert from 'node:assert/strict';
 import { decodeInfo, decodeLive, decodeSettings } from '../../src/protocol/decode';
@@ -11,7 +11,7 @@ import { LIVE_VALUES, SETTINGS_VALUES, INFO_VALUES } from '../helpers/fixtures';
 
 const hex = (b: Buffer) => b.toString('hex');
 
-describe('protocol: regressions of earlier implementations (reference §6.7)', () => {
+describe('protocol: regressions of earlier implementations (docs/protocol.md §7)', () => {
   it('Q2: precharge time writes register 0x110C with raw seconds — never 0x100C (cell OVP) ×1000', () => {
     const w = encodeSettingWrite(1, 'prechargeTime', 5);
     assert.equal(hex(w.bytes), '0110110c00020400000005f3a9'); // E12

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { BusSimulator, parseFaults, startSocat, type SimFaults, type SocatPair } from '../sim';
+import { BusSimulator, formatPlantedFaults, parseFaults, parsePlantedFaults, startSocat, type PlantedFault, type SimFaults, type SocatPair } from '../sim';
 import { consoleIo, parseCommandLine, stopSignalled, UsageError, type CliIo } from './common';
 
 /**
@@ -26,6 +26,11 @@ Options:
                    (noise, bitflip, truncate, drop, echo, fragment, coalesce, silence)
   --seed N         random seed (default 1): the same seed gives the same packs
   --baud N         wire speed (default 115200)
+  --bank           the packs in parallel on one bus bar (one bus voltage, the current split
+                   between them), driven by a household day: solar charge, evening load
+  --day SECONDS    length of a simulated day with --bank (default 86400; 600 = ten minutes)
+  --plant LIST     planted cell faults, e.g. "cell 2.7: +3 mΩ; cell 1.12: -8 % capacity"
+                   (also "cell 3.1: +4 % soc", "pack 3: -10 % capacity"; mohm for mΩ)
   -h, --help       show this help
 
 Prints {"listening": {...}} when ready; on Ctrl-C / SIGTERM prints {"sim": {...}} and exits 0.`;
@@ -38,6 +43,10 @@ export interface SimCliOptions {
   faults: SimFaults;
   seed: number;
   baud: number;
+  /** --bank: the packs in parallel, a household day of `dayS` seconds (absent without --bank). */
+  bank?: { dayS: number };
+  /** --plant (absent when none). */
+  plant?: PlantedFault[];
 }
 
 /** "1-4,7" → [1, 2, 3, 4, 7]. */
@@ -88,6 +97,9 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
         faults: { type: 'string' },
         seed: { type: 'string' },
         baud: { type: 'string' },
+        bank: { type: 'boolean' },
+        day: { type: 'string' },
+        plant: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -106,6 +118,15 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
   const pty = values.pty === undefined ? null : values.pty.trim();
   if (pty === '') throw new UsageError('--pty: a path is required, e.g. /tmp/jkbms-sim');
   const tcp = values.tcp !== undefined ? parseTcp(values.tcp) : pty ? null : { host: '127.0.0.1', port: 0 };
+  if (values.day !== undefined && !values.bank) throw new UsageError('--day: a simulated day needs --bank');
+  let plant: PlantedFault[] = [];
+  if (values.plant !== undefined) {
+    try {
+      plant = parsePlantedFaults(values.plant);
+    } catch (err) {
+      throw new UsageError(`--plant: ${(err as Error).message}`);
+    }
+  }
   return {
     packs: parsePackList(values.packs ?? '1-4'),
     master: values.master ?? false,
@@ -114,6 +135,8 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
     faults,
     seed: values.seed === undefined ? 1 : parseInteger('--seed', values.seed, -(2 ** 31), 2 ** 31 - 1),
     baud: values.baud === undefined ? 115200 : parseInteger('--baud', values.baud, 300, 4_000_000),
+    ...(values.bank ? { bank: { dayS: values.day === undefined ? 86_400 : parseInteger('--day', values.day, 10, 864_000) } } : {}),
+    ...(plant.length ? { plant } : {}),
   };
 }
 
@@ -121,7 +144,23 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
 export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
   const opts = parseCommandLine('sim', USAGE, parseSimArgs, argv, io);
   if (typeof opts === 'number') return opts;
-  const sim = new BusSimulator({ packs: opts.packs, master: opts.master, faults: opts.faults, seed: opts.seed, baud: opts.baud });
+  let sim: BusSimulator;
+  try {
+    sim = new BusSimulator({
+      packs: opts.packs,
+      master: opts.master,
+      faults: opts.faults,
+      seed: opts.seed,
+      baud: opts.baud,
+      ...(opts.bank ? { bank: { profile: { dayS: opts.bank.dayS } } } : {}),
+      ...(opts.plant ? { cellFaults: opts.plant } : {}),
+    });
+  } catch (err) {
+    // A planted fault for a pack that is not simulated: a usage error.
+    io.err(`jkbms sim: ${(err as Error).message}`);
+    io.err('Try "jkbms sim --help".');
+    return 2;
+  }
   sim.on('error', (err: Error) => io.err(`jkbms sim: ${err.message}`));
   let socat: SocatPair | null = null;
   try {
@@ -136,7 +175,17 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
       listening.pty = socat.hostPath;
     }
     sim.start();
-    io.out(JSON.stringify({ listening, packs: opts.packs, master: opts.master, seed: opts.seed, baud: opts.baud }));
+    io.out(
+      JSON.stringify({
+        listening,
+        packs: opts.packs,
+        master: opts.master,
+        seed: opts.seed,
+        baud: opts.baud,
+        ...(opts.bank ? { bank: opts.bank } : {}),
+        ...(opts.plant ? { plant: formatPlantedFaults(opts.plant) } : {}),
+      }),
+    );
   } catch (err) {
     io.err(`jkbms sim: ${(err as Error).message}`);
     await sim.stop();

@@ -14,6 +14,10 @@
  *   timing: { turnaroundMs: 8, master: { cycleMs: 4400 } }, // see SimTiming (src/sim/context.ts)
  *   packDefaults: { cellCount: 16, capacityAh: 280 },       // see SimPackOptions (src/sim/model.ts)
  *   packOptions: { 2: { profile: { offsetA: -20 } } },      // per address
+ *   cellFaults: 'cell 2.7: +3 mΩ; cell 1.12: -8 % capacity', // planted faults (src/sim/plant.ts)
+ *   cellSpread: { capacityPct: 0.5 },                       // how healthy cells differ (src/sim/cells.ts)
+ *   bank: { profile: 'daily' },  // packs in parallel on one bus bar, a household day (src/sim/bank.ts, profile.ts)
+ *   stepS: 1,                    // physics step (coarser = faster simulated weeks)
  * });
  * sim.start();                                  // the master starts its cycle; packs answer
  * const t = sim.createHostEndpoint({ echo: 0 });// Transport (kind 'sim') + unplug()/replug()
@@ -24,6 +28,7 @@
  * sim.pack(2).setIgnoreWrites(true);            // acks writes without applying them (read-back mismatch)
  * sim.pack(2).setSerialNumber('X1'); sim.replacePack(2); // another serial / another board at address 2
  * sim.setFaults({ noise: 0.5 });                // replaces the whole fault set
+ * sim.bank?.setCurrent(80); sim.bank?.last;     // the bank's current; its bus voltage and split
  * sim.stats();                                  // SimStats
  * sim.on('transmit', (e: TransmitEvent) => …);  // every transmission as it starts
  * await sim.stop();                             // closes gateways, ptys and host endpoints
@@ -43,10 +48,14 @@ import { EventEmitter } from 'node:events';
 import { realClock, type Clock, type TimerHandle } from '../common/clock';
 import { resolveTiming, type SimContext, type SimTiming, type SimTimingInput } from './context';
 import { SimEndpoint, type HostEndpointOptions, type SimHostEndpoint } from './endpoint';
+import { MODELS } from './defaults';
 import { FaultInjector, type FaultName, type SimFaults } from './faults';
 import { TcpGateway, type TcpListener } from './gateway';
 import { JkMaster, type MasterStats } from './master';
+import { SimBank, resolveBankOptions, type SimBankOptions } from './bank';
+import type { CellSpread } from './cells';
 import type { SimPackOptions } from './model';
+import { cellFaultsOf, packCapacityPct, resolvePlantedFaults, type PlantedFault } from './plant';
 import { SimPack, type SimPackStats } from './pack';
 import { PtyPort } from './pty';
 import { Rng } from './rng';
@@ -63,6 +72,10 @@ export type { MasterStats } from './master';
 export type { HostEndpointOptions, SimHostEndpoint } from './endpoint';
 export type { TcpListener } from './gateway';
 export { startSocat, type SocatPair } from './pty';
+export { parsePlantedFaults, resolvePlantedFaults, formatPlantedFaults, type PlantedFault } from './plant';
+export { DEFAULT_SPREAD, type CellSpread, type CellFault } from './cells';
+export { DEFAULT_DAILY_PROFILE, type DailyProfileOptions } from './profile';
+export type { SimBank, SimBankOptions, BankState } from './bank';
 
 export interface BusSimulatorOptions {
   /** Slave addresses, 1–15, each at most once. */
@@ -81,6 +94,18 @@ export interface BusSimulatorOptions {
   packDefaults?: SimPackOptions;
   /** Options per address, over packDefaults. */
   packOptions?: Record<number, SimPackOptions>;
+  /** Planted faults: "cell 2.7: +3 mΩ; cell 1.12: -8 % capacity; pack 3: -10 % capacity" or objects (src/sim/plant.ts). */
+  cellFaults?: string | PlantedFault[];
+  /** How much healthy cells differ, for every pack (src/sim/cells.ts). */
+  cellSpread?: Partial<CellSpread>;
+  /**
+   * The packs (the master's own included) in parallel on one bus bar, sharing its voltage,
+   * driven by a household day (default) or a fixed bank current (src/sim/bank.ts). Default off:
+   * every pack follows its own current profile.
+   */
+  bank?: boolean | SimBankOptions;
+  /** Physics step of every pack, s (default 1). */
+  stepS?: number;
 }
 
 export interface SimStats {
@@ -132,6 +157,9 @@ export class BusSimulator extends EventEmitter {
   private readonly packOptions: (address: number) => SimPackOptions;
   /** Packs put in per address by replacePack(), for their own random streams. */
   private readonly replaced = new Map<number, number>();
+  private readonly simBank: SimBank | null = null;
+  /** The planted faults, checked. */
+  readonly cellFaults: readonly PlantedFault[];
 
   constructor(options: BusSimulatorOptions) {
     super();
@@ -160,12 +188,42 @@ export class BusSimulator extends EventEmitter {
       transmit: (sender, bytes, opts) => this.transmit(sender, bytes, opts),
       error: (err) => this.error(err),
     };
-    this.packOptions = (address: number): SimPackOptions => ({ ...options.packDefaults, ...options.packOptions?.[address] });
     const addresses = options.master ? [0, ...packs] : packs;
+    this.cellFaults = resolvePlantedFaults(options.cellFaults);
+    for (const f of this.cellFaults) {
+      if (!addresses.includes(f.pack)) throw new RangeError(`planted fault for pack ${f.pack}, but the simulated packs are ${addresses.join(', ')}`);
+    }
+    const bank = resolveBankOptions(options.bank);
+    // A bank at rest has one voltage: its packs start at one SOC (unless given).
+    const bankSoc = bank ? this.rng.fork('bank-soc').range(40, 80) : undefined;
+    this.packOptions = (address: number): SimPackOptions => ({
+      // In a bank the bank drives the current: the pack's own profile only runs its first step.
+      ...(bank ? { profile: { amplitudeA: 0, noiseA: 0 }, soc: bankSoc } : {}),
+      ...options.packDefaults,
+      ...options.packOptions?.[address],
+      ...(options.cellSpread ? { cellSpread: { ...options.cellSpread, ...options.packOptions?.[address]?.cellSpread } } : {}),
+      ...(this.cellFaults.length ? { cellFaults: cellFaultsOf(this.cellFaults, address), capacityPct: packCapacityPct(this.cellFaults, address) } : {}),
+      ...(options.stepS !== undefined ? { stepS: options.stepS } : {}),
+    });
     for (const address of addresses) {
       this.packs.set(address, new SimPack(this.ctx, address, this.packOptions(address), this.rng.fork(`pack${address}`)));
     }
     this.master = options.master ? new JkMaster(this.ctx, this.packs.get(0)!) : null;
+    if (bank) {
+      const models = [...this.packs.values()].map((p) => p.model);
+      const stepMs = Math.round((options.stepS ?? 1) * 1000);
+      this.simBank = new SimBank(models, bank, this.rng.fork('bank'), this.clock.now(), stepMs);
+      for (const m of models) {
+        // A household day needs a charge limit of about 0.4 C: the factory 25 A would never fill a 280 Ah pack.
+        if (bank.profile) m.applySettings({ ...m.settings, maxChargeCurrent: Math.min(MODELS[m.model].maxCurrentA, Math.max(10, Math.round((0.4 * m.settings.nominalCapacityAh) / 10) * 10)) });
+        m.bank = this.simBank;
+      }
+    }
+  }
+
+  /** The parallel bank (option `bank`), or null when every pack runs on its own. */
+  get bank(): SimBank | null {
+    return this.simBank;
   }
 
   /** Addresses simulated (0 first when there is a master). */
@@ -225,6 +283,10 @@ export class BusSimulator extends EventEmitter {
     const n = (this.replaced.get(address) ?? 0) + 1;
     const pack = new SimPack(this.ctx, address, options ?? this.packOptions(address), this.rng.fork(`pack${address}#${n}`));
     this.replaced.set(address, n);
+    if (this.simBank) {
+      pack.model.bank = this.simBank;
+      this.simBank.replace(old.model, pack.model);
+    }
     old.reset();
     this.packs.set(address, pack);
     if (this.running) {

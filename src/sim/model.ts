@@ -1,7 +1,10 @@
 import { ALARMS, type BalancingState, type ChargeStage, type InfoPayload, type LivePayload, type SettingsPayload } from '../protocol';
-import { MAX_CELLS, MIN_CELLS, MODELS, defaultInfo, defaultSettings, type PackModelName } from './defaults';
+import type { BankMember, SimBank } from './bank';
+import { CellSet } from './cells';
+import { MODELS, defaultInfo, defaultSettings, type PackModelName } from './defaults';
+import { checkOptions, type CurrentProfile, type SimPackOptions } from './pack-options';
 import type { Rng } from './rng';
-import { checkTour, HIGH_CELL_V, Tour, TOUR_BALANCE_START_V, type TourOptions } from './tour';
+import { HIGH_CELL_V, Tour, TOUR_BALANCE_START_V } from './tour';
 
 /**
  * The electrical and thermal state of one simulated pack, evolving in fixed steps of
@@ -11,78 +14,22 @@ import { checkTour, HIGH_CELL_V, Tour, TOUR_BALANCE_START_V, type TourOptions } 
  *
  * Per step: the current follows the pack's profile (a slow sine around an offset, plus noise)
  * or a fixed value, limited by what the BMS allows (charge/discharge switches, protections,
- * taper near full, nothing left when empty); remaining Ah integrates it; every cell voltage is
- * the LFP open-circuit voltage at the SOC, plus I·R, plus its own slowly wandering offset; the
- * active balancer pulls the highest cell down and the lowest up while it runs; the MOS and
+ * taper near full, nothing left when empty); remaining Ah integrates it; every cell is its own
+ * (src/sim/cells.ts: capacity, resistance and charge of its own, voltage = open-circuit voltage
+ * at its SOC + I·R + reading noise); in a bank (src/sim/bank.ts) the BMS sets its SOC to 100 % /
+ * 0 % when a cell reaches the SOC-100 % / SOC-0 % voltage of the settings; the
+ * active balancer moves charge from the highest cell to the lowest while it runs; the MOS and
  * cell sensors warm with current; protections trip and release like the real thresholds in
  * the settings (cell OVP/UVP, MOS OTP, charge/discharge over-current with their delays and
  * recovery times) and show in the alarm word.
  */
 
+/** Default step; `stepS` changes it (a coarse step runs a simulated year quickly). */
 export const STEP_MS = 1000;
 
-export interface CurrentProfile {
-  /** Mean current, A (+ = charging). */
-  offsetA: number;
-  /** Sine amplitude, A. */
-  amplitudeA: number;
-  /** Sine period, s. */
-  periodS: number;
-  /** Standard deviation of the per-step noise, A. */
-  noiseA: number;
-}
-
-export interface SimPackOptions {
-  model?: PackModelName;
-  /** Cells in series (4–16; default 16). */
-  cellCount?: number;
-  /** Design capacity, Ah (default 280). */
-  capacityAh?: number;
-  /** Initial state of charge, % (default: drawn between 40 and 80). */
-  soc?: number;
-  /** Current profile (defaults: 0 A ± 30 A over one hour, 0.3 A noise). */
-  profile?: Partial<CurrentProfile>;
-  /** Ambient temperature, °C (default: drawn between 20 and 28). */
-  ambientC?: number;
-  /**
-   * Follow the tour instead of the profile (src/sim/tour.ts): a compressed cycle through every
-   * state a pack reports (charge stages, balancing both ways, an over-current alarm). `true`
-   * or `{ periodS }` (default 1200 s).
-   */
-  tour?: boolean | TourOptions;
-}
+export type { CurrentProfile, SimPackOptions } from './pack-options';
 
 const DEFAULT_PROFILE: CurrentProfile = { offsetA: 0, amplitudeA: 30, periodS: 3600, noiseA: 0.3 };
-
-/** LiFePO4 open-circuit voltage per cell vs SOC (%), piecewise linear. */
-const OCV: readonly [number, number][] = [
-  [0, 2.8],
-  [5, 3.1],
-  [10, 3.2],
-  [20, 3.25],
-  [30, 3.28],
-  [40, 3.29],
-  [50, 3.3],
-  [60, 3.31],
-  [70, 3.32],
-  [80, 3.33],
-  [90, 3.34],
-  [95, 3.36],
-  [100, 3.45],
-];
-
-function ocv(soc: number): number {
-  const s = Math.min(100, Math.max(0, soc));
-  for (let i = 1; i < OCV.length; i++) {
-    const [s1, v1] = OCV[i]!;
-    const [s0, v0] = OCV[i - 1]!;
-    if (s <= s1) return v0 + ((v1 - v0) * (s - s0)) / (s1 - s0);
-  }
-  return OCV[OCV.length - 1]![1];
-}
-
-/** Internal resistance of one cell, Ω. */
-const CELL_IR = 0.0003;
 
 /** Round to a frame's resolution (never −0, so the value round-trips exactly). */
 const q = (v: number, per: number) => Math.round(v * per) / per || 0;
@@ -109,7 +56,7 @@ interface Latch {
 
 const latch = (): Latch => ({ on: false, pending: 0, release: 0 });
 
-export class PackModel {
+export class PackModel implements BankMember {
   settings: SettingsPayload;
   readonly info: InfoPayload;
   readonly model: PackModelName;
@@ -120,11 +67,14 @@ export class PackModel {
   private readonly tour: Tour | null;
   private nextStep: number;
   private steps = 0;
+  private readonly stepMs: number;
+  /** The parallel bank this pack belongs to (src/sim/bank.ts), which then runs its steps. */
+  bank: SimBank | null = null;
 
   // Electrical state.
   private current = 0;
   private remainingAh: number;
-  private offsets: number[] = [];
+  private readonly cellSet: CellSet;
   private wireRes: number[] = [];
   private cells: number[] = [];
   private balancing: BalancingState = 'off';
@@ -159,7 +109,8 @@ export class PackModel {
     private readonly rng: Rng,
     private readonly t0: number,
   ) {
-    const { model, cellCount, capacity, tour } = checkOptions(address, options);
+    const { model, cellCount, capacity, stepMs, spread, tour } = checkOptions(address, options);
+    this.stepMs = stepMs;
     this.tour = tour ? new Tour(tour) : null;
     this.model = model;
     this.maxBalanceA = MODELS[model].maxBalanceA;
@@ -168,7 +119,7 @@ export class PackModel {
     this.info = defaultInfo(address, model, rng);
     this.profile = { ...DEFAULT_PROFILE, ...options.profile };
     this.phase = rng.range(0, 2 * Math.PI);
-    this.soh = rng.int(95, 100);
+    this.soh = Math.max(1, Math.round(rng.int(95, 100) * (1 + (options.capacityPct ?? 0) / 100)));
     this.remainingAh = (capacity * this.soh * (options.soc ?? rng.range(40, 80))) / 10_000;
     this.cycles0 = rng.int(5, 400);
     this.dischargedAh = 0;
@@ -178,6 +129,7 @@ export class PackModel {
     this.runtime0 = rng.int(200, 700) * 86_400 + rng.int(0, 86_399);
     this.rtc0 = rng.int(4, 6) * 31_536_000 + rng.int(0, 31_535_999);
     this.logCount = rng.int(0, 500);
+    this.cellSet = new CellSet(rng.fork('cells'), 0, this.fullChargeAh, this.soc(), spread, options.cellFaults ?? []);
     this.resizeCells(cellCount);
     this.nextStep = t0;
     this.step();
@@ -190,12 +142,13 @@ export class PackModel {
 
   /** Seconds since the pack (simulator) started, at the last step. */
   get elapsedS(): number {
-    return ((this.steps - 1) * STEP_MS) / 1000;
+    return ((this.steps - 1) * this.stepMs) / 1000;
   }
 
-  /** Run every step due up to `now`. */
+  /** Run every step due up to `now` (the whole bank's, in a bank). */
   advance(now: number): void {
-    while (this.nextStep <= now) this.step();
+    if (this.bank) this.bank.advance(now);
+    else while (this.nextStep <= now) this.step();
   }
 
   /** Fixed current in A (+ charge), or null to follow the profile again. */
@@ -207,6 +160,8 @@ export class PackModel {
   setSoc(percent: number): void {
     if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new RangeError(`SOC must be 0–100 %, got ${percent}`);
     this.remainingAh = (this.fullChargeAh * percent) / 100;
+    this.cellSet.setSoc(percent);
+    this.updateCells();
   }
 
   setAlarm(alarm: number | string, on: boolean): void {
@@ -225,6 +180,7 @@ export class PackModel {
     this.settings = { ...next, wireResistances: next.wireResistances.slice(0, next.cellCount) };
     while (this.settings.wireResistances.length < next.cellCount) this.settings.wireResistances.push(0);
     if (full > 0) this.remainingAh = (this.remainingAh * this.fullChargeAh) / full;
+    this.cellSet.rescale(this.fullChargeAh);
     if (cellsChanged) {
       this.resizeCells(next.cellCount);
       this.updateCells();
@@ -232,12 +188,9 @@ export class PackModel {
   }
 
   private resizeCells(n: number): void {
-    while (this.offsets.length < n) {
-      this.offsets.push(this.rng.normal() * 0.002);
-      this.wireRes.push(q(this.rng.range(0.045, 0.09), 1000));
-    }
-    this.offsets.length = n;
+    while (this.wireRes.length < n) this.wireRes.push(q(this.rng.range(0.045, 0.09), 1000));
     this.wireRes.length = n;
+    this.cellSet.resize(n, this.soc());
   }
 
   private soc(): number {
@@ -264,30 +217,38 @@ export class PackModel {
   }
 
   private step(): void {
-    const dt = STEP_MS / 1000;
     const t = (this.nextStep - this.t0) / 1000;
-    this.nextStep += STEP_MS;
+    const p = this.profile;
+    const asked = this.tour ? this.tour.current(t, this.soc(), this.settings) : p.offsetA + p.amplitudeA * Math.sin((2 * Math.PI * t) / p.periodS + this.phase);
+    // The tour's rest must stay at rest (float): little noise.
+    this.stepWith(this.fixedCurrent ?? asked + (this.tour ? Math.min(p.noiseA, 0.1) : p.noiseA) * this.rng.normal(), true);
+  }
+
+  /**
+   * One step carrying what the load/charger asks for (`standalone`: the pack's own profile or
+   * fixed current, tapered near full; else its share of a bank), limited by the BMS.
+   */
+  stepWith(asked: number, standalone = false): void {
+    const dt = this.stepMs / 1000;
+    const t = (this.nextStep - this.t0) / 1000;
+    this.nextStep += this.stepMs;
     this.steps += 1;
 
-    // Current: what the load/charger asks for, limited by the BMS.
-    const p = this.profile;
+    let i = asked;
     const soc = this.soc();
-    const asked = this.tour ? this.tour.current(t, soc, this.settings) : p.offsetA + p.amplitudeA * Math.sin((2 * Math.PI * t) / p.periodS + this.phase);
-    // The tour's rest must stay at rest (float): little noise.
-    let i = this.fixedCurrent ?? asked + (this.tour ? Math.min(p.noiseA, 0.1) : p.noiseA) * this.rng.normal();
-    if (i > 0 && this.fixedCurrent === null && soc > 95) i *= (100 - soc) / 5;
-    if (i > 0 && (!this.chargeAllowed() || soc >= 100)) i = 0;
-    if (i < 0 && (!this.dischargeAllowed() || this.remainingAh <= 0)) i = 0;
+    if (standalone && i > 0 && this.fixedCurrent === null && soc > 95) i *= (100 - soc) / 5;
+    if (i > 0 && (!this.chargeAllowed() || (standalone && soc >= 100))) i = 0;
+    if (i < 0 && (!this.dischargeAllowed() || (standalone && this.remainingAh <= 0))) i = 0;
     this.current = i;
-    const warp = this.tour && this.fixedCurrent === null ? this.tour.warp(this.settings) : 1;
+    // The tour moves the charge faster than its current would (the cells with it).
+    const warp = standalone && this.tour && this.fixedCurrent === null ? this.tour.warp(this.settings) : 1;
     this.remainingAh = Math.min(this.fullChargeAh, Math.max(0, this.remainingAh + (i * dt * warp) / 3600));
     if (i < 0) this.dischargedAh += (-i * dt * warp) / 3600;
 
-    // Cell offsets wander (mean-reverting) and the balancer works on the extremes.
-    for (let k = 0; k < this.offsets.length; k++) {
-      this.offsets[k] = this.offsets[k]! * 0.999 + this.rng.normal() * 0.0002;
-    }
+    // The cells carry the current; the BMS recalibrates its SOC at the ends; the balancer works on the extremes.
+    this.cellSet.flow(i, dt * warp);
     this.updateCells();
+    if (!standalone) this.recalibrate(i);
     this.balance(dt);
 
     // Temperatures follow current with first-order lags.
@@ -305,9 +266,20 @@ export class PackModel {
   }
 
   private updateCells(): void {
-    const base = ocv(this.soc()) + this.current * CELL_IR;
-    const high = this.tour ? HIGH_CELL_V : 0;
-    this.cells = this.offsets.map((o, k) => q(base + o + (k === 0 ? high : 0), 1000));
+    const cells = this.cellSet.voltages(this.current);
+    // On the tour cell 1 reads a little high, as a slightly high cell does, so the balancer has work.
+    if (this.tour && cells.length) cells[0] = q(cells[0]! + HIGH_CELL_V, 1000);
+    this.cells = cells;
+  }
+
+  /**
+   * In a bank: SOC 100 % when a cell reaches the SOC-100 % voltage while the charge current has
+   * tapered (below 0.05 C: the end of absorption), 0 % at the SOC-0 % voltage while discharging.
+   */
+  private recalibrate(i: number): void {
+    if (!this.cells.length) return;
+    if (i > 0 && i < 0.05 * this.fullChargeAh && Math.max(...this.cells) >= this.settings.cellSoc100Voltage) this.remainingAh = this.fullChargeAh;
+    else if (i < 0 && Math.min(...this.cells) <= this.settings.cellSoc0Voltage) this.remainingAh = 0;
   }
 
   private balance(dt: number): void {
@@ -322,10 +294,8 @@ export class PackModel {
     }
     this.balancing = this.current < 0 ? 'discharge' : 'charge';
     this.balancingA = q(Math.min(s.maxBalanceCurrent, this.maxBalanceA, delta * 100), 1000);
-    // Moving Ah from the highest to the lowest cell shifts their offsets.
-    const shift = (this.balancingA * dt) / 3600 / Math.max(1, this.fullChargeAh) * 0.5;
-    this.offsets[this.cells.indexOf(max)]! -= shift;
-    this.offsets[this.cells.indexOf(min)]! += shift;
+    // Charge moves from the highest cell to the lowest.
+    this.cellSet.transfer(this.cells.indexOf(max), this.cells.indexOf(min), (this.balancingA * dt) / 3600);
   }
 
   private protect(dt: number): void {
@@ -338,6 +308,48 @@ export class PackModel {
     const ask = this.fixedCurrent ?? this.current;
     timed(this.chargeOcp, ask > s.maxChargeCurrent, s.chargeOcpDelay, s.chargeOcpRecoveryTime, dt);
     timed(this.dischargeOcp, -ask > s.maxDischargeCurrent, s.dischargeOcpDelay, s.dischargeOcpRecoveryTime, dt);
+  }
+
+  // --- what a parallel bank needs (src/sim/bank.ts) ------------------------------------
+
+  get cellCount(): number {
+    return this.cells.length;
+  }
+
+  emf(): number {
+    return this.cellSet.emf();
+  }
+
+  cellResistance(): number {
+    return this.cellSet.totalResistance();
+  }
+
+  bmsSoc(): number {
+    return this.soc();
+  }
+
+  canCharge(): boolean {
+    return this.chargeAllowed();
+  }
+
+  canDischarge(): boolean {
+    return this.dischargeAllowed();
+  }
+
+  pinnedCurrent(): number | null {
+    return this.fixedCurrent;
+  }
+
+  maxChargeA(): number {
+    return this.settings.maxChargeCurrent;
+  }
+
+  maxDischargeA(): number {
+    return this.settings.maxDischargeCurrent;
+  }
+
+  chargeVoltage(): number {
+    return this.settings.cellRequestChargeVoltage * this.settings.cellCount;
   }
 
   /** Live data as the pack would report it now (state of the last step). */
@@ -433,32 +445,6 @@ export class PackModel {
   infoNow(): InfoPayload {
     return { ...this.info, uptime: this.runtime0 + Math.floor(this.elapsedS) };
   }
-}
-
-function checkOptions(address: number, o: SimPackOptions): { model: PackModelName; cellCount: number; capacity: number; tour: TourOptions | null } {
-  const where = `pack ${address}`;
-  const model = o.model ?? 'JK-PB2A16S20P';
-  if (!Object.hasOwn(MODELS, model)) throw new RangeError(`${where}: unknown model "${model}"; known: ${Object.keys(MODELS).join(', ')}`);
-  const cellCount = o.cellCount ?? 16;
-  if (!Number.isInteger(cellCount) || cellCount < MIN_CELLS || cellCount > MAX_CELLS) {
-    throw new RangeError(`${where}: cellCount must be an integer ${MIN_CELLS}–${MAX_CELLS}, got ${JSON.stringify(o.cellCount)}`);
-  }
-  const capacity = o.capacityAh ?? 280;
-  if (!Number.isFinite(capacity) || capacity < 2 || capacity > 20_000) {
-    throw new RangeError(`${where}: capacityAh must be 2–20000, got ${JSON.stringify(o.capacityAh)}`);
-  }
-  if (o.soc !== undefined && !(Number.isFinite(o.soc) && o.soc >= 0 && o.soc <= 100)) {
-    throw new RangeError(`${where}: soc must be 0–100 %, got ${JSON.stringify(o.soc)}`);
-  }
-  if (o.ambientC !== undefined && !(Number.isFinite(o.ambientC) && o.ambientC >= -40 && o.ambientC <= 80)) {
-    throw new RangeError(`${where}: ambientC must be −40–80 °C, got ${JSON.stringify(o.ambientC)}`);
-  }
-  for (const [k, v] of Object.entries(o.profile ?? {})) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || (k === 'periodS' && v <= 0)) {
-      throw new RangeError(`${where}: profile.${k} must be a finite number${k === 'periodS' ? ' > 0' : ''}, got ${JSON.stringify(v)}`);
-    }
-  }
-  return { model, cellCount, capacity, tour: checkTour(where, o.tour) };
 }
 
 function threshold(l: Latch, trip: boolean, clear: boolean): void {

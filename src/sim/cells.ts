@@ -102,6 +102,8 @@ export class CellSet {
   /** Charge in each cell, Ah. */
   private charge: number[] = [];
   private fullAh: number;
+  /** The second normal of the last Box–Muller pair (reading noise draws many). */
+  private spare: number | null = null;
 
   constructor(
     private readonly rng: Rng,
@@ -207,10 +209,23 @@ export class CellSet {
   voltages(amps: number): number[] {
     const out = new Array<number>(this.charge.length);
     for (let k = 0; k < this.charge.length; k++) {
-      const v = ocv(this.soc(k)) + amps * this.res[k]! + this.rng.normal() * this.spread.noiseV;
+      const v = ocv(this.soc(k)) + amps * this.res[k]! + this.noise() * this.spread.noiseV;
       out[k] = Math.round(v * 1000) / 1000 || 0;
     }
     return out;
+  }
+
+  /** Standard normal, both values of each Box–Muller pair used. */
+  private noise(): number {
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - this.rng.next()));
+    const a = 2 * Math.PI * this.rng.next();
+    this.spare = r * Math.sin(a);
+    return r * Math.cos(a);
   }
 
   private clampCharge(k: number, ah: number): number {

@@ -1,0 +1,192 @@
+import type { LivePayload } from '../protocol/types';
+import { EndTracker, emptyEnds, median, parseEnds, type EndsSnapshot } from './ends';
+import { deltaTrend, packFindings, round } from './findings';
+import { CellRegression, emptyRegression, erf, parseRegression, type RegressionSnapshot } from './regression';
+import type { CellHealth, HealthOptions, PackHealthPayload } from './types';
+
+/**
+ * The health statistics of one pack (one serial number, or one address while the serial is not
+ * known): the resistance regression (src/health/regression.ts) and the ends of the charge curve
+ * (src/health/ends.ts), fed with its live frames, reported as a PackHealthPayload. Pure: the
+ * caller passes the time; the state is a plain object of bounded size (snapshot()).
+ */
+
+export interface PackHealthSnapshot {
+  address: number;
+  serialNumber: string | null;
+  cells: number;
+  since: number | null;
+  lastAt: number | null;
+  frames: number;
+  soc: number | null;
+  soh: number | null;
+  regression: RegressionSnapshot;
+  ends: EndsSnapshot;
+}
+
+/** Windows after which the confidence is no longer held back. */
+const FULL_CONFIDENCE_WINDOWS = 20;
+/** Confidence is the chance that the true value lies within this of the estimate, mΩ. */
+const CONFIDENCE_MOHM = 0.5;
+
+export class PackHealth {
+  private readonly s: PackHealthSnapshot;
+  private readonly regression: CellRegression;
+  private readonly ends: EndTracker;
+
+  constructor(
+    snapshot: PackHealthSnapshot,
+    private readonly o: HealthOptions,
+  ) {
+    this.s = snapshot;
+    this.regression = new CellRegression(snapshot.regression, o.windowS * 1000, o.maxGapS * 1000, o.halfLifeDays * 86_400_000);
+    this.ends = new EndTracker(snapshot.ends, { topSoc: o.topSoc, bottomSoc: o.bottomSoc, restA: o.restA, kept: o.endsKept });
+  }
+
+  static fresh(address: number, serialNumber: string | null, cells: number, o: HealthOptions): PackHealth {
+    return new PackHealth(
+      { address, serialNumber, cells, since: null, lastAt: null, frames: 0, soc: null, soh: null, regression: emptyRegression(cells), ends: emptyEnds(cells) },
+      o,
+    );
+  }
+
+  get address(): number {
+    return this.s.address;
+  }
+
+  set address(a: number) {
+    this.s.address = a;
+  }
+
+  get serialNumber(): string | null {
+    return this.s.serialNumber;
+  }
+
+  set serialNumber(serial: string | null) {
+    this.s.serialNumber = serial;
+  }
+
+  get cellCount(): number {
+    return this.s.cells;
+  }
+
+  get lastAt(): number | null {
+    return this.s.lastAt;
+  }
+
+  get soc(): number | null {
+    return this.s.soc;
+  }
+
+  get soh(): number | null {
+    return this.s.soh;
+  }
+
+  /** A live frame of this pack (its cell count must be this pack's). */
+  add(now: number, live: Pick<LivePayload, 'cells' | 'current' | 'soc' | 'soh'>): void {
+    const s = this.s;
+    const cells = live.cells;
+    s.frames += 1;
+    s.since ??= now;
+    s.lastAt = now;
+    s.soc = live.soc;
+    s.soh = live.soh;
+    const mean = cells.reduce((a, b) => a + b, 0) / cells.length;
+    const usable = live.soc >= this.o.flatSocMin && live.soc <= this.o.flatSocMax;
+    this.regression.add(
+      now,
+      live.current,
+      cells.map((v) => v - mean),
+      usable,
+    );
+    this.ends.add(now, live.soc, live.current, cells, () => this.resistanceOhm());
+  }
+
+  /** Each cell's resistance above the pack's typical cell, Ω (0 where not known yet). */
+  private resistanceOhm(): number[] {
+    const slopes = this.regression.slopes();
+    const known = slopes.map((x) => x.slope).filter((x): x is number => x !== null);
+    if (known.length !== slopes.length) return slopes.map(() => 0);
+    const typical = median(known);
+    return known.map((b) => b - typical);
+  }
+
+  report(now: number): PackHealthPayload {
+    const s = this.s;
+    const slopes = this.regression.slopes();
+    const known = slopes.every((x) => x.slope !== null);
+    const typical = known ? median(slopes.map((x) => x.slope!)) : 0;
+    const ramp = Math.min(1, this.regression.windows / FULL_CONFIDENCE_WINDOWS);
+    const tops = this.ends.tops;
+    const bottoms = this.ends.bottoms;
+    const mean = (events: readonly { devs: number[] }[], k: number): number | null =>
+      events.length ? round(events.reduce((a, e) => a + e.devs[k]!, 0) / events.length, 1) : null;
+    const cells: CellHealth[] = slopes.map((x, k) => {
+      const r = known ? (x.slope! - typical) * 1000 : null;
+      const se = known && x.stdErr !== null ? x.stdErr * 1000 : null;
+      const confidence = se === null ? 0 : se === 0 ? ramp : erf(CONFIDENCE_MOHM / (Math.SQRT2 * se)) * ramp;
+      return {
+        cell: k + 1,
+        resistanceMohm: r === null ? null : round(r, 3),
+        stdErrMohm: se === null ? null : round(se, 4),
+        confidence: round(confidence, 3),
+        endOfChargeMv: mean(tops, k),
+        endOfDischargeMv: mean(bottoms, k),
+        kneeFirst: tops.filter((e) => e.leader === k).length,
+        fallFirst: bottoms.filter((e) => e.leader === k).length,
+      };
+    });
+    const trend = deltaTrend(tops);
+    const lastDelta = tops.length ? tops.at(-1)!.deltaMv : null;
+    return {
+      type: 'health',
+      address: s.address,
+      serialNumber: s.serialNumber,
+      cellCount: s.cells,
+      since: s.since,
+      frames: s.frames,
+      resistanceSamples: Math.round(this.regression.samples),
+      resistanceWindows: round(this.regression.windows, 1),
+      cells,
+      charges: tops.length,
+      discharges: bottoms.length,
+      endOfChargeDeltaMv: lastDelta,
+      endOfChargeTrendMvPerDay: trend === null ? null : round(trend.slope, 2),
+      findings: packFindings(
+        { address: s.address, serialNumber: s.serialNumber, cells, tops, bottoms, endOfChargeDeltaMv: lastDelta, trend },
+        this.o,
+      ),
+      ts: now,
+    };
+  }
+
+  snapshot(): PackHealthSnapshot {
+    return { ...this.s, regression: this.regression.snapshot(), ends: this.ends.snapshot() };
+  }
+}
+
+const finiteOrNull = (x: unknown): x is number | null => x === null || (typeof x === 'number' && Number.isFinite(x));
+
+/** A stored pack state, or null when it is not one. */
+export function parsePackHealth(v: unknown, o: HealthOptions): PackHealthSnapshot | null {
+  if (!v || typeof v !== 'object') return null;
+  const r = v as Record<string, unknown>;
+  if (!Number.isInteger(r.address) || (r.address as number) < 0 || (r.address as number) > 15) return null;
+  if (!(r.serialNumber === null || (typeof r.serialNumber === 'string' && r.serialNumber !== ''))) return null;
+  if (![r.since, r.lastAt, r.soc, r.soh].every(finiteOrNull) || !Number.isInteger(r.frames) || (r.frames as number) < 0) return null;
+  const regression = parseRegression(r.regression);
+  const ends = parseEnds(r.ends, o.endsKept);
+  if (!regression || !ends || regression.cells !== r.cells || ends.cells !== r.cells) return null;
+  return {
+    address: r.address as number,
+    serialNumber: r.serialNumber as string | null,
+    cells: r.cells as number,
+    since: r.since as number | null,
+    lastAt: r.lastAt as number | null,
+    frames: r.frames as number,
+    soc: r.soc as number | null,
+    soh: r.soh as number | null,
+    regression,
+    ends,
+  };
+}

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: measured figures, printed (no thresholds — performance is measured, not
- * asserted by timers). Protocol costs first, then the bus engine on the simulator.
+ * asserted by timers). Protocol costs first, the health analysis per live frame, then the bus
+ * engine on the simulator.
  */
 import { benchProtocol, printProtocolBench } from './protocol';
 
@@ -8,11 +9,14 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${process.platform}/${process.arch}`);
   const p = benchProtocol();
   printProtocolBench(p);
+  const { benchHealth, printHealthBench } = require('./health') as typeof import('./health');
+  const h = benchHealth();
+  printHealthBench(h);
   const { benchBus } = require('./bus') as typeof import('./bus');
   await benchBus();
   const { benchHa } = require('./ha') as typeof import('./ha');
   await benchHa();
-  console.log(JSON.stringify({ protocol: p }));
+  console.log(JSON.stringify({ protocol: p, health: h }));
 }
 
 main().catch((err: unknown) => {

@@ -13,8 +13,9 @@ import { requireTool } from '../helpers/tools';
  * @flowfuse/node-red-dashboard (the devDependency, linked into the user dir: no network), on
  * the simulator's TCP gateway with two packs of different cell counts, opened in headless
  * Chromium: every pack's cell chart has one bar per simulated cell with the lowest and the
- * highest cell highlighted, the gauges show the simulated SOC, the texts, the alarm table and
- * the history charts fill in, and the page raises no error.
+ * highest cell highlighted, every pack's cell-resistance chart (jkbms-health) one bar per cell,
+ * the gauges show the simulated SOC, the texts, the alarm table and the history charts fill
+ * in, and the page raises no error.
  *
  * Screenshot: test-results/dashboard.png; with UPDATE_SCREENSHOT=1 also docs/dashboard.png
  * (the README picture).
@@ -29,7 +30,7 @@ const PACKS: Record<number, number> = { 1: 16, 2: 15 };
 
 type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
 
-/** Put the example on a tab, point its bus at the gateway; the history every 2 s so its charts fill in during the test. */
+/** Put the example on a tab, point its bus at the gateway; the history and the health every 2 s so their charts fill in during the test. */
 function prepare(example: FlowNode[], gw: TcpListener): FlowNode[] {
   const tab = { id: 'db2000000000tab1', type: 'tab', label: 'dashboard test' };
   const config = new Set(['jkbms-bus', 'ui-base', 'ui-theme', 'ui-page', 'ui-group']);
@@ -38,6 +39,7 @@ function prepare(example: FlowNode[], gw: TcpListener): FlowNode[] {
     ...example.map((n): FlowNode => {
       if (n.type === 'jkbms-bus') return { ...n, host: gw.host, port: gw.port, masterSilence: 1000 };
       if (n.type === 'jkbms-bank' && n.name === 'history') return { ...n, z: tab.id, rate: 2 };
+      if (n.type === 'jkbms-health') return { ...n, z: tab.id, interval: 2 };
       return config.has(n.type) ? n : { ...n, z: tab.id };
     }),
   ];
@@ -155,6 +157,22 @@ describe('dashboard: example "Dashboard 2.0 - battery bank" in headless Chromium
         const ys = v?.series.flatMap((s) => s.points.map(([, y]) => y)) ?? [];
         return ys.length === cells && text.includes(`${Math.round((Math.max(...ys) - Math.min(...ys)) * 1000)} mV`);
       }, 30_000, `pack ${address}: the delta text matches the chart`);
+    });
+  }
+
+  for (const [address, cells] of Object.entries(PACKS).map(([a, c]) => [Number(a), c] as const)) {
+    it(`pack ${address}: the cell-resistance chart of the health node has ${cells} bars, each cell's ΔR against its neighbours`, async () => {
+      const group = flow.find((n) => n.type === 'ui-group' && n.name === `Pack ${address}`)!.id;
+      const chart = flow.find((n) => n.type === 'ui-chart' && n.group === group && n.label === 'Cell resistance above its neighbours (mΩ)')!.id;
+      const view = await until(async () => {
+        const v = await chartView(chart);
+        return (v?.series.flatMap((s) => s.points).length ?? 0) === cells ? v : null;
+      }, 90_000, `${cells} bars in the resistance chart of pack ${address}`);
+      assert.deepEqual(view.series.map((s) => s.name), ['ΔR']);
+      const bars = view.series[0]!.points;
+      assert.deepEqual(bars.map(([x]) => Number(x)).sort((a, b) => a - b), Array.from({ length: cells }, (_, i) => i + 1), 'one bar per cell');
+      // Healthy simulated cells, seconds of data: small deviations, in mΩ.
+      assert.ok(bars.every(([, y]) => Math.abs(y) < 5), `plausible ΔR ${bars.map(([, y]) => y).join(' ')}`);
     });
   }
 

@@ -16,7 +16,7 @@ const OUR_EXAMPLES = ['01 Read one pack', '02 Several packs on one bus', '03 Dev
 const ALL_EXAMPLES = readdirSync(join(__dirname, '..', '..', 'examples'))
   .filter((f) => f.endsWith('.json'))
   .map((f) => f.slice(0, -5));
-const ALL_TYPES = ['jkbms-bus', 'jkbms', 'jkbms-request', 'jkbms-write', 'jkbms-ha', 'jkbms-bank'];
+const ALL_TYPES = ['jkbms-bus', 'jkbms', 'jkbms-request', 'jkbms-write', 'jkbms-ha', 'jkbms-bank', 'jkbms-health'];
 
 type FlowNode = { id: string; type: string; z?: string; [k: string]: unknown };
 

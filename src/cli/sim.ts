@@ -28,7 +28,8 @@ Options:
   --baud N         wire speed (default 115200)
   --bank           the packs in parallel on one bus bar (one bus voltage, the current split
                    between them), driven by a household day: solar charge, evening load
-  --day SECONDS    length of a simulated day with --bank (default 86400; 600 = ten minutes)
+  --day SECONDS    let a simulated day last this long (default 86400; 600 = ten minutes): the
+                   packs' physics and the household day run faster, the wire keeps real time
   --plant LIST     planted cell faults, e.g. "cell 2.7: +3 mΩ; cell 1.12: -8 % capacity"
                    (also "cell 3.1: +4 % soc", "pack 3: -10 % capacity"; mohm for mΩ)
   -h, --help       show this help
@@ -43,8 +44,10 @@ export interface SimCliOptions {
   faults: SimFaults;
   seed: number;
   baud: number;
-  /** --bank: the packs in parallel, a household day of `dayS` seconds (absent without --bank). */
-  bank?: { dayS: number };
+  /** --bank: the packs in parallel, driven by a household day. */
+  bank?: true;
+  /** --day: seconds a simulated day lasts (absent: real time). */
+  dayS?: number;
   /** --plant (absent when none). */
   plant?: PlantedFault[];
 }
@@ -118,7 +121,6 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
   const pty = values.pty === undefined ? null : values.pty.trim();
   if (pty === '') throw new UsageError('--pty: a path is required, e.g. /tmp/jkbms-sim');
   const tcp = values.tcp !== undefined ? parseTcp(values.tcp) : pty ? null : { host: '127.0.0.1', port: 0 };
-  if (values.day !== undefined && !values.bank) throw new UsageError('--day: a simulated day needs --bank');
   let plant: PlantedFault[] = [];
   if (values.plant !== undefined) {
     try {
@@ -135,7 +137,8 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
     faults,
     seed: values.seed === undefined ? 1 : parseInteger('--seed', values.seed, -(2 ** 31), 2 ** 31 - 1),
     baud: values.baud === undefined ? 115200 : parseInteger('--baud', values.baud, 300, 4_000_000),
-    ...(values.bank ? { bank: { dayS: values.day === undefined ? 86_400 : parseInteger('--day', values.day, 10, 864_000) } } : {}),
+    ...(values.bank ? { bank: true as const } : {}),
+    ...(values.day !== undefined ? { dayS: parseInteger('--day', values.day, 144, 86_400) } : {}),
     ...(plant.length ? { plant } : {}),
   };
 }
@@ -152,7 +155,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
       faults: opts.faults,
       seed: opts.seed,
       baud: opts.baud,
-      ...(opts.bank ? { bank: { profile: { dayS: opts.bank.dayS } } } : {}),
+      ...(opts.bank ? { bank: true } : {}),
+      ...(opts.dayS ? { speed: 86_400 / opts.dayS } : {}),
       ...(opts.plant ? { cellFaults: opts.plant } : {}),
     });
   } catch (err) {
@@ -182,7 +186,8 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
         master: opts.master,
         seed: opts.seed,
         baud: opts.baud,
-        ...(opts.bank ? { bank: opts.bank } : {}),
+        ...(opts.bank ? { bank: true } : {}),
+        ...(opts.dayS ? { dayS: opts.dayS } : {}),
         ...(opts.plant ? { plant: formatPlantedFaults(opts.plant) } : {}),
       }),
     );

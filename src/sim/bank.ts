@@ -21,6 +21,8 @@ export interface BankMember {
   emf(): number;
   /** Σ cell resistances, Ω. */
   cellResistance(): number;
+  /** How fast the EMF rises with charge, V/Ah. */
+  emfSlope(): number;
   readonly cellCount: number;
   /** Full charge (design × SOH), Ah. */
   readonly fullChargeAh: number;
@@ -86,6 +88,8 @@ export class SimBank {
     rng: Rng,
     private readonly t0: number,
     readonly stepMs: number,
+    /** Simulated seconds per clock second. */
+    readonly speed = 1,
   ) {
     this.members = [...members];
     const counts = new Set(members.map((m) => m.cellCount));
@@ -115,7 +119,7 @@ export class SimBank {
 
   /** Hour of the simulated day at the last step (null without a daily profile). */
   get hour(): number | null {
-    return this.profile ? this.profile.hourAt((this.nextStep - this.stepMs - this.t0) / 1000) : null;
+    return this.profile ? this.profile.hourAt(((this.nextStep - this.stepMs - this.t0) / 1000) * this.speed) : null;
   }
 
   /** Another board takes a member's place (BusSimulator.replacePack). */
@@ -126,8 +130,8 @@ export class SimBank {
   }
 
   private step(): void {
-    const dtS = this.stepMs / 1000;
-    const tS = (this.nextStep - this.t0) / 1000;
+    const dtS = (this.stepMs / 1000) * this.speed;
+    const tS = ((this.nextStep - this.t0) / 1000) * this.speed;
     this.nextStep += this.stepMs;
     const packs = this.members;
     let capacity = 0;
@@ -145,7 +149,7 @@ export class SimBank {
       (this.profile
         ? this.profile.current(tS, dtS, { capacityAh: capacity, soc: capacity > 0 ? (socAh / capacity) * 100 : 0, maxChargeA: maxCharge, maxDischargeA: maxDischarge })
         : 0);
-    const currents = this.split(asked);
+    const currents = this.split(asked, dtS);
     let total = 0;
     const byAddress: Record<number, number> = {};
     packs.forEach((p, k) => {
@@ -161,12 +165,16 @@ export class SimBank {
    * one bus voltage V with I_k = (V − E_k) / R_k; a pack whose BMS blocks the direction of its
    * share drops out (0 A) and the rest is solved again. While charging, V stays at or below
    * the lowest charge voltage the packs request.
+   *
+   * Semi-implicit: over a step of `dtS` a pack's EMF moves by its slope × the charge it takes,
+   * so each pack counts with R + slope · dt (Ω) — stable at any step, even at the steep top of
+   * the curve, where a pack evens out with the bus within seconds.
    */
-  private split(asked: number): { amps: number[]; voltage: number | null } {
+  private split(asked: number, dtS: number): { amps: number[]; voltage: number | null } {
     const packs = this.members;
     const amps = packs.map(() => 0);
     const e = packs.map((p) => p.emf());
-    const r = packs.map((p) => p.cellResistance() + this.linkOhm);
+    const r = packs.map((p) => p.cellResistance() + this.linkOhm + (Math.max(0, p.emfSlope()) * dtS) / 3600);
     let rest = asked;
     const active = new Set<number>();
     packs.forEach((p, k) => {

@@ -188,6 +188,17 @@ export class CellSet {
     return v;
   }
 
+  /** How fast the EMF rises with charge, V/Ah (Σ of each cell's OCV slope over its capacity). */
+  emfSlope(): number {
+    let v = 0;
+    for (let k = 0; k < this.charge.length; k++) {
+      const s = this.soc(k);
+      const cap = this.capacityAh(k);
+      if (cap > 0) v += ((ocv(s + 0.25) - ocv(s - 0.25)) / 0.5) * (100 / cap);
+    }
+    return v;
+  }
+
   /** Σ cell resistances, Ω. */
   totalResistance(): number {
     return this.res.reduce((a, b) => a + b, 0);

@@ -18,6 +18,7 @@
  *   cellSpread: { capacityPct: 0.5 },                       // how healthy cells differ (src/sim/cells.ts)
  *   bank: { profile: 'daily' },  // packs in parallel on one bus bar, a household day (src/sim/bank.ts, profile.ts)
  *   stepS: 1,                    // physics step (coarser = faster simulated weeks)
+ *   speed: 1,                    // simulated seconds per clock second (144: a day in ten minutes)
  * });
  * sim.start();                                  // the master starts its cycle; packs answer
  * const t = sim.createHostEndpoint({ echo: 0 });// Transport (kind 'sim') + unplug()/replug()
@@ -104,8 +105,14 @@ export interface BusSimulatorOptions {
    * every pack follows its own current profile.
    */
   bank?: boolean | SimBankOptions;
-  /** Physics step of every pack, s (default 1). */
+  /** Physics step of every pack, s of the clock (default 1). */
   stepS?: number;
+  /**
+   * Simulated seconds per second of the clock (default 1): the packs' physics, their current
+   * profiles and the bank's day run this much faster (144 = a day in ten minutes, for a demo).
+   * The wire, the JK master and the answers keep real time.
+   */
+  speed?: number;
 }
 
 export interface SimStats {
@@ -204,6 +211,7 @@ export class BusSimulator extends EventEmitter {
       ...(options.cellSpread ? { cellSpread: { ...options.cellSpread, ...options.packOptions?.[address]?.cellSpread } } : {}),
       ...(this.cellFaults.length ? { cellFaults: cellFaultsOf(this.cellFaults, address), capacityPct: packCapacityPct(this.cellFaults, address) } : {}),
       ...(options.stepS !== undefined ? { stepS: options.stepS } : {}),
+      ...(options.speed !== undefined ? { speed: options.speed } : {}),
     });
     for (const address of addresses) {
       this.packs.set(address, new SimPack(this.ctx, address, this.packOptions(address), this.rng.fork(`pack${address}`)));
@@ -212,7 +220,7 @@ export class BusSimulator extends EventEmitter {
     if (bank) {
       const models = [...this.packs.values()].map((p) => p.model);
       const stepMs = Math.round((options.stepS ?? 1) * 1000);
-      this.simBank = new SimBank(models, bank, this.rng.fork('bank'), this.clock.now(), stepMs);
+      this.simBank = new SimBank(models, bank, this.rng.fork('bank'), this.clock.now(), stepMs, options.speed ?? 1);
       for (const m of models) {
         // A household day needs a charge limit of about 0.4 C: the factory 25 A would never fill a 280 Ah pack.
         if (bank.profile) m.applySettings({ ...m.settings, maxChargeCurrent: Math.min(MODELS[m.model].maxCurrentA, Math.max(10, Math.round((0.4 * m.settings.nominalCapacityAh) / 10) * 10)) });

@@ -68,6 +68,8 @@ export class PackModel implements BankMember {
   private nextStep: number;
   private steps = 0;
   private readonly stepMs: number;
+  /** Simulated seconds per step (the step times the simulator's speed). */
+  private readonly dtS: number;
   /** The parallel bank this pack belongs to (src/sim/bank.ts), which then runs its steps. */
   bank: SimBank | null = null;
 
@@ -109,8 +111,9 @@ export class PackModel implements BankMember {
     private readonly rng: Rng,
     private readonly t0: number,
   ) {
-    const { model, cellCount, capacity, stepMs, spread, tour } = checkOptions(address, options);
+    const { model, cellCount, capacity, stepMs, speed, spread, tour } = checkOptions(address, options);
     this.stepMs = stepMs;
+    this.dtS = (stepMs / 1000) * speed;
     this.tour = tour ? new Tour(tour) : null;
     this.model = model;
     this.maxBalanceA = MODELS[model].maxBalanceA;
@@ -142,7 +145,7 @@ export class PackModel implements BankMember {
 
   /** Seconds since the pack (simulator) started, at the last step. */
   get elapsedS(): number {
-    return ((this.steps - 1) * this.stepMs) / 1000;
+    return (this.steps - 1) * this.dtS;
   }
 
   /** Run every step due up to `now` (the whole bank's, in a bank). */
@@ -217,7 +220,7 @@ export class PackModel implements BankMember {
   }
 
   private step(): void {
-    const t = (this.nextStep - this.t0) / 1000;
+    const t = ((this.nextStep - this.t0) / this.stepMs) * this.dtS;
     const p = this.profile;
     const asked = this.tour ? this.tour.current(t, this.soc(), this.settings) : p.offsetA + p.amplitudeA * Math.sin((2 * Math.PI * t) / p.periodS + this.phase);
     // The tour's rest must stay at rest (float): little noise.
@@ -229,8 +232,8 @@ export class PackModel implements BankMember {
    * fixed current, tapered near full; else its share of a bank), limited by the BMS.
    */
   stepWith(asked: number, standalone = false): void {
-    const dt = this.stepMs / 1000;
-    const t = (this.nextStep - this.t0) / 1000;
+    const dt = this.dtS;
+    const t = ((this.nextStep - this.t0) / this.stepMs) * dt;
     this.nextStep += this.stepMs;
     this.steps += 1;
 
@@ -322,6 +325,10 @@ export class PackModel implements BankMember {
 
   cellResistance(): number {
     return this.cellSet.totalResistance();
+  }
+
+  emfSlope(): number {
+    return this.cellSet.emfSlope();
   }
 
   bmsSoc(): number {

@@ -39,15 +39,17 @@ export interface SimPackOptions {
   cellFaults?: CellFault[];
   /** Capacity of the whole pack off by this much, % (an aged pack: its SOH falls with it). */
   capacityPct?: number;
-  /** Length of one physics step, s (default 1). */
+  /** Length of one physics step, s of the clock (default 1). */
   stepS?: number;
+  /** Simulated seconds per second of the clock (default 1; 144 = a day in ten minutes). */
+  speed?: number;
 }
 
 /** Check a pack's options (src/sim/model.ts SimPackOptions); throws a RangeError naming the pack and the option. */
 export function checkOptions(
   address: number,
   o: SimPackOptions,
-): { model: PackModelName; cellCount: number; capacity: number; stepMs: number; spread: CellSpread; tour: TourOptions | null } {
+): { model: PackModelName; cellCount: number; capacity: number; stepMs: number; speed: number; spread: CellSpread; tour: TourOptions | null } {
   const where = `pack ${address}`;
   const model = o.model ?? 'JK-PB2A16S20P';
   if (!Object.hasOwn(MODELS, model)) throw new RangeError(`${where}: unknown model "${model}"; known: ${Object.keys(MODELS).join(', ')}`);
@@ -74,6 +76,10 @@ export function checkOptions(
   if (typeof stepS !== 'number' || !Number.isFinite(stepS) || stepS < 0.1 || stepS > 600) {
     throw new RangeError(`${where}: stepS must be 0.1–600 s, got ${JSON.stringify(o.stepS)}`);
   }
+  const speed = o.speed ?? 1;
+  if (typeof speed !== 'number' || !Number.isFinite(speed) || speed < 1 || stepS * speed > 600) {
+    throw new RangeError(`${where}: speed must be at least 1, with stepS × speed at most 600 simulated seconds per step, got speed ${JSON.stringify(o.speed)}`);
+  }
   if (o.capacityPct !== undefined && !(typeof o.capacityPct === 'number' && o.capacityPct >= -90 && o.capacityPct <= 50)) {
     throw new RangeError(`${where}: capacityPct must be −90–50 %, got ${JSON.stringify(o.capacityPct)}`);
   }
@@ -88,5 +94,5 @@ export function checkOptions(
       throw new RangeError(`${where}: a planted fault names cell ${JSON.stringify(f.cell)}, but the pack has cells 1–${cellCount}`);
     }
   }
-  return { model, cellCount, capacity, stepMs: Math.round(stepS * 1000), spread, tour: checkTour(where, o.tour) };
+  return { model, cellCount, capacity, stepMs: Math.round(stepS * 1000), speed, spread, tour: checkTour(where, o.tour) };
 }

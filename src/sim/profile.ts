@@ -9,14 +9,12 @@ import type { Rng } from './rng';
  * their charge-current limits); the charge voltage limit is applied by the bank (src/sim/bank.ts).
  *
  * Currents are given in C (a fraction of the bank's full-charge capacity per hour), so one
- * profile fits a 100 Ah pack and a bank of eight 280 Ah packs alike. `dayS` compresses the day
- * for a demo (600 = a day in ten minutes); everything timed (clouds, appliance run times)
- * shrinks with it. Every draw comes from the bank's seeded stream.
+ * profile fits a 100 Ah pack and a bank of eight 280 Ah packs alike. Times are simulated
+ * seconds (the simulator's `speed` runs them faster than the clock for a demo). Every draw
+ * comes from the bank's seeded stream.
  */
 
 export interface DailyProfileOptions {
-  /** Length of one simulated day, s (default 86400). */
-  dayS: number;
   /** Hour of the day when the simulator starts (default 6). */
   startHour: number;
   /** Sunrise and sunset, h (default 7 and 19). */
@@ -39,7 +37,6 @@ export interface DailyProfileOptions {
 }
 
 export const DEFAULT_DAILY_PROFILE: DailyProfileOptions = {
-  dayS: 86_400,
   startHour: 6,
   sunrise: 7,
   sunset: 19,
@@ -53,7 +50,6 @@ export const DEFAULT_DAILY_PROFILE: DailyProfileOptions = {
 };
 
 const LIMITS: Record<keyof DailyProfileOptions, [number, number]> = {
-  dayS: [10, 864_000],
   startHour: [0, 24],
   sunrise: [0, 24],
   sunset: [0, 24],
@@ -104,19 +100,18 @@ export class DailyProfile {
 
   /** Hour of the day (0–24) at `tS` seconds after the start. */
   hourAt(tS: number): number {
-    const h = this.options.startHour + (tS * 24) / this.options.dayS;
+    const h = this.options.startHour + tS / 3600;
     return ((h % 24) + 24) % 24;
   }
 
   /**
-   * What the inverter asks of the bank at `tS` (the step's start), for a step of `dtS` seconds,
+   * What the inverter asks of the bank at `tS` simulated seconds (the step's start), for a step of `dtS` seconds,
    * A (+ = charging). `capacityAh`: the bank's full charge; `soc`: the bank's SOC (%);
    * `maxChargeA` / `maxDischargeA`: what the packs allow together.
    */
   current(tS: number, dtS: number, bank: { capacityAh: number; soc: number; maxChargeA: number; maxDischargeA: number }): number {
     const o = this.options;
-    const scale = o.dayS / 86_400;
-    const day = Math.floor(((o.startHour / 24) * o.dayS + tS) / o.dayS);
+    const day = Math.floor((o.startHour * 3600 + tS) / 86_400);
     if (Math.floor(day) !== this.day) {
       this.day = Math.floor(day);
       const r = this.rng.next();
@@ -126,7 +121,7 @@ export class DailyProfile {
     const c = bank.capacityAh;
 
     // Passing clouds: deeper and faster on a partly cloudy day; time constant 3 min of a real day.
-    const tau = 180 * scale;
+    const tau = 180;
     const depth = this.weather === 1 ? 0.05 : this.weather === 0.6 ? 0.45 : 0.2;
     const a = Math.min(1, dtS / tau);
     this.shade += -this.shade * a + depth * Math.sqrt(2 * a) * this.rng.normal();
@@ -135,11 +130,11 @@ export class DailyProfile {
 
     // Loads: constant, evening, appliances (more of them in the morning and the evening).
     const busy = (hour >= 6 && hour < 9) || (hour >= 17 && hour < 22) ? 2 : hour >= 23 || hour < 6 ? 0.3 : 1;
-    const tHours = dtS / 3600 / scale;
+    const tHours = dtS / 3600;
     const nowS = tS;
     this.appliances = this.appliances.filter((x) => x.untilS > nowS);
     if (this.appliances.length < MAX_APPLIANCES && this.rng.chance(Math.min(1, o.appliancesPerHour * busy * tHours))) {
-      this.appliances.push({ amps: this.rng.range(0.15, 1) * o.applianceC * c, untilS: nowS + this.rng.range(60, 1500) * scale });
+      this.appliances.push({ amps: this.rng.range(0.15, 1) * o.applianceC * c, untilS: nowS + this.rng.range(60, 1500) });
     }
     const load =
       o.baseLoadC * c + (hour >= 18 && hour < 23 ? o.eveningLoadC * c : 0) + this.appliances.reduce((s, x) => s + x.amps, 0);

@@ -98,6 +98,49 @@ describe('sim: a household day', () => {
     assert.deepEqual(sim.errors, []);
   });
 
+  it('a coarse step charges into the top like a fine one: the split stays stable where the curve is steep', () => {
+    const charge = (stepS: number) => {
+      const clock = new FakeClock();
+      const sim = new BusSimulator({ packs: [1, 2], seed: 3, clock, bank: { profile: 'idle' }, stepS, packOptions: { 1: { soc: 92 }, 2: { soc: 92 } } });
+      for (const a of [1, 2]) sim.pack(a).updateSettings({ maxChargeCurrent: 150 });
+      sim.bank!.setCurrent(100);
+      const at: Record<number, { current: number; cellMax: number }[]> = {};
+      let lowest = Infinity;
+      for (let t = stepS; t <= 4 * 3600; t += stepS) {
+        clock.advance(stepS * 1000);
+        const lives = [1, 2].map((a) => sim.pack(a).live());
+        if (t > 1800) lowest = Math.min(lowest, ...lives.map((l) => l.current));
+        if (t % 3600 === 0) at[t] = lives.map((l) => ({ current: l.current, cellMax: l.cellMax! }));
+      }
+      return { at, lowest };
+    };
+    const fine = charge(5);
+    const coarse = charge(120);
+    assert.ok(coarse.lowest > -0.5 && fine.lowest > -0.5, `no pack swings into discharge at the top: ${fine.lowest} / ${coarse.lowest} A`);
+    for (const t of [3600, 7200, 10_800, 14_400]) {
+      fine.at[t]!.forEach((f, k) => {
+        const c = coarse.at[t]![k]!;
+        assert.ok(Math.abs(f.current - c.current) < 0.5 && Math.abs(f.cellMax - c.cellMax) <= 0.005, `${t} s, pack ${k + 1}: ${JSON.stringify(f)} vs ${JSON.stringify(c)}`);
+      });
+    }
+  });
+
+  it('speed 144 runs a household day in ten minutes of the clock', () => {
+    const clock = new FakeClock();
+    const sim = new BusSimulator({ packs: [1, 2], seed: 2, clock, bank: true, speed: 144 });
+    const hours = new Set<number>();
+    let [lo, hi] = [100, 0];
+    for (let t = 0; t < 600; t++) {
+      clock.advance(1000);
+      const l = sim.pack(1).live();
+      hours.add(Math.floor(sim.bank!.hour!));
+      [lo, hi] = [Math.min(lo, l.soc), Math.max(hi, l.soc)];
+    }
+    assert.equal(hours.size, 24, 'every hour of the day');
+    assert.ok(hi - lo >= 40, `the SOC swings as in a day: ${lo}–${hi} %`);
+    assert.throws(() => new BusSimulator({ packs: [1], clock, speed: 1000 }), /pack 1: speed must be at least 1, with stepS × speed at most 600 simulated seconds per step, got speed 1000/);
+  });
+
   it('is the same for a seed, whoever looks and how often', () => {
     const run = (every: number) => {
       const clock = new FakeClock();

@@ -117,7 +117,8 @@ export = function (RED: NodeAPI): void {
         persist();
       }, (h) => (emitTimer = h));
     }
-    every(Math.min(PERSIST_MS, interval > 0 ? interval * 1000 : PERSIST_MS), persist, (h) => (persistTimer = h));
+    // Sending stores the statistics too; without frequent sends they are stored every PERSIST_MS.
+    if (interval === 0 || interval * 1000 > PERSIST_MS) every(PERSIST_MS, persist, (h) => (persistTimer = h));
 
     const onFrame = (e: FrameEvent): void =>
       guard(() => {

@@ -50,8 +50,8 @@ export function resolveHealthOptions(input: Partial<HealthOptions> = {}): Health
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`health option ${k} must be a number ≥ 0, got ${JSON.stringify(v)}`);
     out[k as keyof HealthOptions] = v;
   }
-  if (!(out.windowS > 0 && out.maxGapS > 0 && out.halfLifeDays > 0 && out.socDriftHours > 0)) {
-    throw new RangeError('health options windowS, maxGapS, halfLifeDays and socDriftHours must be above 0');
+  if (!(out.windowS > 0 && out.maxGapS > 0 && out.halfLifeDays > 0 && out.socDriftHours > 0 && out.windowFrames >= 3)) {
+    throw new RangeError('health options windowS, maxGapS, halfLifeDays and socDriftHours must be above 0, windowFrames at least 3');
   }
   if (!Number.isInteger(out.endsKept) || out.endsKept < 1 || out.endsKept > 100) throw new RangeError(`health option endsKept must be a whole number 1–100, got ${out.endsKept}`);
   return out;

@@ -39,7 +39,7 @@ export class PackHealth {
     private readonly o: HealthOptions,
   ) {
     this.s = snapshot;
-    this.regression = new CellRegression(snapshot.regression, o.windowS * 1000, o.maxGapS * 1000, o.halfLifeDays * 86_400_000);
+    this.regression = new CellRegression(snapshot.regression, o.windowS * 1000, o.windowFrames, o.maxGapS * 1000, o.halfLifeDays * 86_400_000);
     this.ends = new EndTracker(snapshot.ends, { topSoc: o.topSoc, bottomSoc: o.bottomSoc, restA: o.restA, kept: o.endsKept });
   }
 

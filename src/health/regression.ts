@@ -54,6 +54,7 @@ export class CellRegression {
   constructor(
     private readonly s: RegressionSnapshot,
     private readonly windowMs: number,
+    private readonly windowFrames: number,
     private readonly maxGapMs: number,
     private readonly halfLifeMs: number,
   ) {}
@@ -77,7 +78,7 @@ export class CellRegression {
    */
   add(now: number, amps: number, deviations: readonly number[], usable: boolean): void {
     const w = this.s.open;
-    if (w && (now - w.last > this.maxGapMs || now < w.last || now - w.start >= this.windowMs || !usable)) this.close();
+    if (w && (now - w.last > this.maxGapMs || now < w.last || now - w.start >= this.windowMs || w.n >= this.windowFrames || !usable)) this.close();
     if (!usable || deviations.length !== this.s.cells) return;
     let o = this.s.open;
     if (!o) {

@@ -8,6 +8,8 @@
 export interface HealthOptions {
   /** Regression window, s (default 600): the cells' offsets may drift between windows, not within. */
   windowS: number;
+  /** ... and at most this many frames (default 120: two minutes of frames once a second). */
+  windowFrames: number;
   /** A longer gap between two live frames closes the window, s (default 120). */
   maxGapS: number;
   /** Half-life of the resistance statistics, days (default 14): old data fades, so a repair shows. */
@@ -39,6 +41,7 @@ export interface HealthOptions {
 
 export const DEFAULT_HEALTH_OPTIONS: HealthOptions = {
   windowS: 600,
+  windowFrames: 120,
   maxGapS: 120,
   halfLifeDays: 14,
   flatSocMin: 15,

@@ -264,6 +264,7 @@ describe('health: packs, identity, the bank, and stored state', () => {
 
   it('refuses bad options with a clear message', () => {
     assert.throws(() => resolveHealthOptions({ windowS: 0 }), /windowS, maxGapS, halfLifeDays and socDriftHours must be above 0/);
+    assert.throws(() => resolveHealthOptions({ windowFrames: 2 }), /windowFrames at least 3/);
     assert.throws(() => resolveHealthOptions({ minEndMv: -1 }), /health option minEndMv must be a number ≥ 0, got -1/);
     assert.throws(() => resolveHealthOptions({ nope: 1 } as never), /unknown health option "nope"/);
     assert.throws(() => resolveHealthOptions({ endsKept: 1.5 }), /endsKept must be a whole number 1–100/);

@@ -28,6 +28,7 @@ const LAYERS = {
   energy: ['protocol', 'common', 'messages', 'bus/index'],
   bank: ['protocol', 'common', 'messages', 'energy', 'bus/index'],
   ha: ['protocol', 'common', 'messages', 'energy', 'bank', 'bus/index'],
+  health: ['protocol', 'common', 'messages'],
   cli: ['*'],
   bench: ['*'],
   'index.ts': ['*'],

@@ -12,6 +12,7 @@
  * - The simulator (`BusSimulator`): packs and a JK master on a simulated wire, reachable as a
  *   transport, over TCP or on a pty.
  * - The bank maths (`aggregate`, `BankTracker`) and energy counting (`EnergyIntegrator`).
+ * - Cell and pack health (`HealthMonitor`): what the `jkbms-health` node reports, from live data.
  * - The clock the engine and simulator run on (`realClock`, `FakeClock` for tests).
  *
  * Loading this module is cheap: serialport is only loaded when a SerialTransport opens.
@@ -33,6 +34,20 @@ export { aggregate, type AggregateOptions } from './bank/aggregate';
 export { BankTracker, type BankTrackerOptions } from './bank/tracker';
 export type { BankPayload, BankPackInput, BankPackSummary, BankAlarm, CellRef, TemperatureRef, PackDeltaRef, TemperatureSensor } from './bank/types';
 export { EnergyIntegrator, emptyEnergy, J_PER_KWH, type EnergySnapshot } from './energy/integrator';
+export {
+  HealthMonitor,
+  parseHealthSnapshot,
+  resolveHealthOptions,
+  DEFAULT_HEALTH_OPTIONS,
+  type HealthSnapshot,
+  type HealthOptions,
+  type PackHealthPayload,
+  type BankHealthPayload,
+  type BankPackHealth,
+  type CellHealth,
+  type Finding,
+  type FindingKind,
+} from './health';
 
 export { realClock, FakeClock, type Clock, type TimerHandle } from './common/clock';
 export { topicFor, type BmsIdentity, type AvailabilityPayload } from './messages/message';

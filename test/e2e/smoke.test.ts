@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { BusSimulator, TcpListener } from '../../src/sim';
-import { editorInChromium, screenshotIfFailed, trayText } from '../helpers/browser';
+import { editorInChromium, openEditor, screenshotIfFailed, trayText } from '../helpers/browser';
 import { startNodeRed, targetVersions, until, type DebugCapture, type NodeRedInstance } from '../helpers/nodered';
 import { simGateway } from '../helpers/sim';
 import { requireTool } from '../helpers/tools';
@@ -264,9 +264,7 @@ describe(`smoke: the packed tarball in Node-RED ${NR_VERSION} on Node ${NODE_VER
 
     it(`"${WEBSOCKET_EXAMPLE}": every node uses only properties its package defines, is valid, and deploys without a warning`, async () => {
       await red.api.deploy([]);
-      await page.reload({ waitUntil: 'domcontentloaded' });
-      await page.waitForFunction(() => (window as any).RED?.nodes?.getType?.('ha-sensor'), null, { timeout: 60_000 });
-      await page.waitForTimeout(1000);
+      await openEditor(page, red.url, 'ha-sensor');
       const flow = await example(WEBSOCKET_EXAMPLE);
       const r = await page.evaluate((f) => {
         const R = (window as any).RED;

@@ -257,7 +257,18 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedInst
       await request('POST', '/flows', flow, { 'Node-RED-Deployment-Type': type });
     },
     async inject(id) {
-      await request('POST', `/inject/${id}`, {});
+      // Right after a deploy the flows may still be starting (a function node's modules are
+      // resolved first): a 404 then means "not started yet", for up to 10 s.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await request('POST', `/inject/${id}`, {});
+          return;
+        } catch (err) {
+          if (!/HTTP 404/.test(String(err)) || Date.now() > deadline) throw err;
+          await sleep(100);
+        }
+      }
     },
   };
 

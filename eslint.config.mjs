@@ -90,7 +90,7 @@ const layersPlugin = {
 };
 
 export default [
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.demo/', '.tmp/', 'test-results/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.demo/', '.tmp/', '.cache/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended.map((c) => ({ ...c, files: ['**/*.ts'] })),
   {

@@ -1,5 +1,5 @@
 // Pack the package without touching the working tree: stage package.json, README.md,
-// LICENSE, examples/, resources/ (the editor's shared script) and a built dist/ in a temp
+// CHANGELOG.md, LICENSE, examples/, resources/ (the editor's shared script) and a built dist/ in a temp
 // directory and run `npm pack` there (--ignore-scripts: the dist is already built). Prints
 // the tarball's absolute path.
 //
@@ -32,7 +32,7 @@ if (!existsSync(join(dist, 'nodes'))) {
 
 const stage = mkdtempSync(join(tmpdir(), 'jkbms-pack-'));
 try {
-  for (const f of ['package.json', 'README.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
+  for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) cpSync(join(root, f), join(stage, f));
   for (const d of ['examples', 'resources']) cpSync(join(root, d), join(stage, d), { recursive: true });
   cpSync(dist, join(stage, 'dist'), { recursive: true });
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';

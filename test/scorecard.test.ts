@@ -128,7 +128,7 @@ describe('scorecard (node-red-dev local rules) on the built package', function (
     const deps = Object.keys(pkg.dependencies ?? {});
     assert.ok(deps.length <= 6, `D01: ${deps.length} dependencies`);
     assert.ok(!deps.includes('node-red'));
-    assert.deepEqual(pkg.files.sort(), ['dist/', 'examples/', 'resources/']);
+    assert.deepEqual([...pkg.files].sort(), ['!dist/**/*.map', '!dist/nodes/**/*.d.ts', 'CHANGELOG.md', 'dist/', 'examples/', 'resources/']);
   });
 
   it('the editor scripts the .html files load (relative resources/<module>/ URLs) are shipped in resources/', () => {

@@ -9,7 +9,7 @@ import { simGateway } from '../helpers/sim';
 import { requireTool } from '../helpers/tools';
 
 /**
- * The example "Dashboard 2.0 - battery bank" in a real Node-RED with our packed tarball and
+ * The example "Dashboard 2 - battery bank" in a real Node-RED with our packed tarball and
  * @flowfuse/node-red-dashboard (the devDependency, linked into the user dir: no network), on
  * the simulator's TCP gateway with two packs of different cell counts, opened in headless
  * Chromium: every pack's cell chart has one bar per simulated cell with the lowest and the
@@ -22,7 +22,7 @@ import { requireTool } from '../helpers/tools';
  */
 
 const ROOT = resolve(__dirname, '..', '..');
-const EXAMPLE = join(ROOT, 'examples', 'Dashboard 2.0 - battery bank.json');
+const EXAMPLE = join(ROOT, 'examples', 'Dashboard 2 - battery bank.json');
 const DASHBOARD = join(ROOT, 'node_modules', '@flowfuse', 'node-red-dashboard');
 const SHOT = join(ROOT, 'test-results', 'dashboard.png');
 /** Simulated packs: address → cells. */
@@ -50,7 +50,7 @@ interface ChartView {
   series: { name: string; points: [string | number, number][] }[];
 }
 
-describe('dashboard: example "Dashboard 2.0 - battery bank" in headless Chromium', function () {
+describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium', function () {
   this.timeout(600_000);
   let sim: BusSimulator;
   let gw: TcpListener;

@@ -29,10 +29,13 @@ export async function pageCollectingErrors(browser: Browser, errors: string[], v
   return page;
 }
 
-/** Load the Node-RED editor at `url`, wait until node type `type` is registered, then `settleMs` more. */
+/**
+ * Load the Node-RED editor at `url`, wait until node type `type` is registered and a flow tab is
+ * active (nodes imported before that land in "Recovered Nodes" on Node-RED 5), then `settleMs` more.
+ */
 export async function openEditor(page: Page, url: string, type: string, settleMs = 1000): Promise<void> {
   await page.goto(url, { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction((t) => (window as any).RED?.nodes?.getType?.(t), type, { timeout: 60_000 });
+  await page.waitForFunction((t) => (window as any).RED?.nodes?.getType?.(t) && (window as any).RED.workspaces?.active?.(), type, { timeout: 60_000 });
   await page.waitForTimeout(settleMs);
 }
 

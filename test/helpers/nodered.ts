@@ -1,13 +1,16 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { sleep, until as poll } from './wait';
 
 /**
- * A real Node-RED 4 (our devDependency) with our packed tarball installed, for runtime and
- * editor tests (reused by the HA and dashboard suites).
+ * A real Node-RED with our packed tarball installed, for runtime and editor tests (reused by
+ * the HA and dashboard suites). By default Node-RED 4 (our devDependency) on this process's
+ * Node.js; the test matrix (scripts/matrix.mjs) points it at another one:
+ *   JKBMS_NODE_RED=DIR   a folder with node_modules/node-red (e.g. .cache/node-red-5.0.7)
+ *   JKBMS_NODE=FILE      the node binary that runs it and its npm installs (e.g. Node 22)
  *
  *   const tgz = await packOnce();                   // build into a temp dir + npm pack, once per mocha run
  *   const red = await startNodeRed({ extraPackages: [] });
@@ -20,8 +23,22 @@ import { sleep, until as poll } from './wait';
  */
 
 const ROOT = resolve(__dirname, '..', '..');
-const RED_JS = join(ROOT, 'node_modules', 'node-red', 'red.js');
+const RED_DIR = process.env.JKBMS_NODE_RED ? resolve(process.env.JKBMS_NODE_RED, 'node_modules', 'node-red') : join(ROOT, 'node_modules', 'node-red');
+const RED_JS = join(RED_DIR, 'red.js');
+const NODE = process.env.JKBMS_NODE ? resolve(process.env.JKBMS_NODE) : process.execPath;
+/** Child processes (Node-RED, npm) run on NODE: its folder first on PATH. */
+const TARGET_ENV = { ...process.env, PATH: `${dirname(NODE)}${delimiter}${process.env.PATH ?? ''}` };
 const run = promisify(execFile);
+
+let versions: { nodeRed: string; node: string } | null = null;
+/** The Node-RED and Node.js versions the runtime tests run on. */
+export function targetVersions(): { nodeRed: string; node: string } {
+  versions ??= {
+    nodeRed: (JSON.parse(readFileSync(join(RED_DIR, 'package.json'), 'utf8')) as { version: string }).version,
+    node: execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim(),
+  };
+  return versions;
+}
 
 let packed: Promise<string> | null = null;
 let workDir: string | null = null;
@@ -91,6 +108,7 @@ function installed(extraPackages: readonly string[]): Promise<string> {
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, version: '0.0.0' }));
       await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tgz, ...extraPackages], {
         cwd: dir,
+        env: TARGET_ENV,
         maxBuffer: 16 << 20,
         timeout: 300_000,
       });
@@ -190,10 +208,10 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedInst
   const settingsFile = join(userDir, 'settings.js');
   writeFileSync(settingsFile, `module.exports = ${JSON.stringify(loopbackSettings(port, opts.settings), null, 2)};\n`);
 
-  const child = spawn(process.execPath, [RED_JS, '-u', userDir, '-s', settingsFile], {
+  const child = spawn(NODE, [RED_JS, '-u', userDir, '-s', settingsFile], {
     cwd: userDir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_RED_ENABLE_TOURS: 'false' },
+    env: { ...TARGET_ENV, NODE_RED_ENABLE_TOURS: 'false' },
   });
   live.add(child);
   let output = '';
@@ -239,7 +257,18 @@ export async function startNodeRed(opts: StartOptions = {}): Promise<NodeRedInst
       await request('POST', '/flows', flow, { 'Node-RED-Deployment-Type': type });
     },
     async inject(id) {
-      await request('POST', `/inject/${id}`, {});
+      // Right after a deploy the flows may still be starting (a function node's modules are
+      // resolved first): a 404 then means "not started yet", for up to 10 s.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        try {
+          await request('POST', `/inject/${id}`, {});
+          return;
+        } catch (err) {
+          if (!/HTTP 404/.test(String(err)) || Date.now() > deadline) throw err;
+          await sleep(100);
+        }
+      }
     },
   };
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_HA_OPTIONS, measureHaRate } from '../../src/bench/ha';
+import { DEFAULT_HA_OPTIONS, measureHaRate } from '../bench/ha';
 import { buildEntities } from '../../src/ha/entities';
 import { PACK_ENTITIES, type PackView } from '../../src/ha/pack';
 import { findSetting } from '../../src/protocol/settings';

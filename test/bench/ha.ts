@@ -7,14 +7,14 @@
  * into the message a `jkbms` node sends (rate "all", as in the example), and a bridge with the
  * node's default options. One simulated hour after a two-minute warm-up, deterministic.
  */
-import { FakeClock } from '../common/clock';
-import { BusEngine } from '../bus/engine';
-import type { FrameEvent } from '../bus/types';
-import { HaBridge } from '../ha/bridge';
-import { parseInput } from '../ha/input';
-import type { HaOptions, MqttMessage } from '../ha/types';
-import { bmsIdentity } from '../messages/message';
-import { BusSimulator } from '../sim';
+import { FakeClock } from '../../src/common/clock';
+import { BusEngine } from '../../src/bus/engine';
+import type { FrameEvent } from '../../src/bus/types';
+import { HaBridge } from '../../src/ha/bridge';
+import { parseInput } from '../../src/ha/input';
+import type { HaOptions, MqttMessage } from '../../src/ha/types';
+import { bmsIdentity } from '../../src/messages/message';
+import { BusSimulator } from '../../src/sim';
 
 /** The jkbms-ha node's defaults (nodes/jkbms-ha.ts, nodes/jkbms-ha.html). */
 export const DEFAULT_HA_OPTIONS: HaOptions = {

@@ -10,13 +10,13 @@
  *  - RSS after 24 h of simulated polling (fake clock).
  * Everything runs against the simulator; the fake-clock parts are deterministic.
  */
-import { FakeClock, realClock, type Clock } from '../common/clock';
-import { BusEngine } from '../bus/engine';
-import { TcpTransport } from '../transport/tcp';
-import type { Transport } from '../transport/transport';
-import type { BusOptions, FrameEvent } from '../bus/types';
-import { byteTimeMs } from '../protocol/constants';
-import { BusSimulator, type BusSimulatorOptions, type TransmitEvent } from '../sim';
+import { FakeClock, realClock, type Clock } from '../../src/common/clock';
+import { BusEngine } from '../../src/bus/engine';
+import { TcpTransport } from '../../src/transport/tcp';
+import type { Transport } from '../../src/transport/transport';
+import type { BusOptions, FrameEvent } from '../../src/bus/types';
+import { byteTimeMs } from '../../src/protocol/constants';
+import { BusSimulator, type BusSimulatorOptions, type TransmitEvent } from '../../src/sim';
 
 const BYTE_MS = byteTimeMs(115200);
 const MIN_GAP_MS = 100;

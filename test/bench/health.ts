@@ -1,7 +1,7 @@
-import { FakeClock } from '../common/clock';
-import { HealthMonitor } from '../health';
-import type { LivePayload } from '../protocol/types';
-import { BusSimulator } from '../sim';
+import { FakeClock } from '../../src/common/clock';
+import { HealthMonitor } from '../../src/health';
+import type { LivePayload } from '../../src/protocol/types';
+import { BusSimulator } from '../../src/sim';
 
 /**
  * CPU of the health analysis (src/health) per live frame: 16-cell frames of a simulated bank

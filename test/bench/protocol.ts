@@ -1,7 +1,7 @@
-import { decodeFrame } from '../protocol/decode';
-import { encodeFrame, encodeResponse, encodeTrigger } from '../protocol/encode';
-import { Framer } from '../protocol/framer';
-import type { FrameKind } from '../protocol/types';
+import { decodeFrame } from '../../src/protocol/decode';
+import { encodeFrame, encodeResponse, encodeTrigger } from '../../src/protocol/encode';
+import { Framer } from '../../src/protocol/framer';
+import type { FrameKind } from '../../src/protocol/types';
 
 /** Realistic payloads for the benchmark (16 cells, all sensors present). */
 const LIVE = {

@@ -5,8 +5,9 @@ import { registerAdminEndpoints } from './lib/admin';
 import { busStatus } from './lib/status';
 
 /**
- * `jkbms-bus`: the config node that owns one RS485 bus (a USB adapter or a TCP gateway) and
- * its bus engine. Other nodes reach it through getBus() (src/nodes/lib/bus.ts).
+ * `jkbms-bus`: the config node that owns one RS485 bus (a USB adapter, a TCP gateway, the
+ * simulator or the replay of a capture file) and its bus engine. Other nodes reach it through
+ * getBus() (nodes/lib/bus-registry.ts).
  */
 
 export = function (RED: NodeAPI): void {
@@ -16,13 +17,14 @@ export = function (RED: NodeAPI): void {
     const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
     let bus: BusController | null = null;
     try {
-      const cfg = parseBusConfig(def);
+      const cfg = parseBusConfig(def, { userDir: (RED.settings as { userDir?: string }).userDir });
       bus = new BusController({
         id: node.id,
         name: busLabel(def),
         allowWrites: cfg.allowWrites,
         transport: cfg.transport,
         engine: cfg.engine,
+        record: cfg.record,
         node,
         onPhase: (phase) => node.status(busStatus(phase, t)),
         onError: (err) => node.error(err, { topic: `${busLabel(def)}/error`, payload: err.message }),

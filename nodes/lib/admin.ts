@@ -1,14 +1,18 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
-import { busById } from './bus-registry';
+import { SimulatedBus } from '../../src/sim/connection';
+import { formatPackList } from '../../src/sim/spec';
+import { ReplayTransport } from '../../src/transport/replay';
+import { busById, type BusController } from './bus-registry';
+import type { RecordingReply } from './bus-recording';
 import { defaultPortDeps, listPorts, type PortListingDeps } from './ports';
 
 /**
  * Editor endpoints (relative to httpAdminRoot; the editor calls them with relative URLs so
  * the Home Assistant add-on's ingress prefix works):
- *   GET jkbms/ports          → PortEntry[]   (src/nodes/lib/ports.ts)
- *   GET jkbms/packs?bus=<id> → PacksReply    (packs seen on a deployed bus)
- * Both need the `jkbms-bus.read` permission.
+ *   GET  jkbms/ports          → PortEntry[]   (nodes/lib/ports.ts)            jkbms-bus.read
+ *   GET  jkbms/packs?bus=<id> → PacksReply    (packs seen on a deployed bus)  jkbms-bus.read
+ *   POST jkbms/recording      {bus, action: 'start'|'stop'} → RecordingReply  jkbms-bus.write
  */
 
 export interface PackSummary {
@@ -32,6 +36,16 @@ export interface PacksReply {
   role: string;
   masterPresent: boolean;
   packs: PackSummary[];
+  /** 'serial' | 'tcp' | 'sim' | 'replay' ('' when not deployed). */
+  connection: string;
+  /** True for the simulator connection: these packs are not real. */
+  simulated: boolean;
+  /** The simulator's own view (simulator connection only). */
+  sim?: { packs: string; master: boolean; seed: number; collisions: number; framesSent: number; requestsReceived: number; faults: Record<string, number> };
+  /** The replayed file (replay connection only). */
+  replay?: { file: string; loop: boolean; speed: number; format: string | null; durationMs: number | null; passes: number };
+  /** The recording option (absent for a replay). */
+  recording?: RecordingReply;
 }
 
 /** Where the ports endpoint gets its data from (tests inject a fake /dev and list()). */
@@ -56,11 +70,59 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
     const id = typeof req.query.bus === 'string' ? req.query.bus : '';
     res.json(packsReply(id));
   });
+
+  // Start or stop the recording of a deployed bus from its dialog (until the next deploy).
+  const write = RED.auth.needsPermission('jkbms-bus.write');
+  RED.httpAdmin.post('/jkbms/recording', write, (req: Request, res: Response) => {
+    const body = (req.body ?? {}) as { bus?: unknown; action?: unknown };
+    const id = typeof body.bus === 'string' ? body.bus : '';
+    const action = body.action;
+    const bus = id ? busById(id) : undefined;
+    if (action !== 'start' && action !== 'stop') {
+      res.status(400).json({ error: 'action must be "start" or "stop"' });
+      return;
+    }
+    if (!bus) {
+      res.status(404).json({ error: 'this bus is not deployed; deploy it first' });
+      return;
+    }
+    if (!bus.recording) {
+      res.status(409).json({ error: 'a replayed bus records nothing' });
+      return;
+    }
+    bus.recording.set(action === 'start').then(
+      (reply) => res.json(reply),
+      (err: unknown) => res.status(500).json({ error: err instanceof Error ? err.message : String(err) }),
+    );
+  });
+}
+
+function connectionDetails(bus: BusController): Pick<PacksReply, 'sim' | 'replay' | 'recording'> {
+  const out: Pick<PacksReply, 'sim' | 'replay' | 'recording'> = {};
+  const t = bus.currentTransport;
+  if (t instanceof SimulatedBus) {
+    const sim = t.simulator;
+    const stats = sim.stats();
+    out.sim = {
+      packs: formatPackList(sim.addresses.filter((a) => a !== 0)),
+      master: sim.addresses.includes(0),
+      seed: sim.seed,
+      collisions: stats.collisions,
+      framesSent: stats.framesSent,
+      requestsReceived: stats.requestsReceived,
+      faults: stats.faults,
+    };
+  }
+  if (t instanceof ReplayTransport) {
+    out.replay = { file: t.file, loop: t.loop, speed: t.speed, format: t.info?.format ?? null, durationMs: t.info?.durationMs ?? null, passes: t.passes };
+  }
+  if (bus.recording) out.recording = bus.recording.reply();
+  return out;
 }
 
 export function packsReply(id: string): PacksReply {
   const bus = id ? busById(id) : undefined;
-  if (!bus) return { bus: id, deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [] };
+  if (!bus) return { bus: id, deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [], connection: '', simulated: false };
   let status;
   try {
     status = bus.engine.status();
@@ -90,5 +152,8 @@ export function packsReply(id: string): PacksReply {
     role: status?.role ?? 'stopped',
     masterPresent: status?.masterPresent ?? false,
     packs,
+    connection: bus.connection,
+    simulated: bus.connection === 'sim',
+    ...connectionDetails(bus),
   };
 }

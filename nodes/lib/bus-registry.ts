@@ -3,11 +3,17 @@ import type { Node, NodeAPI } from 'node-red';
 import type { Clock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
 import { claimPort, portKey } from '../../src/transport/port-registry';
+import { ReplayTransport } from '../../src/transport/replay';
 import { SerialTransport } from '../../src/transport/serial';
 import { TcpTransport } from '../../src/transport/tcp';
 import type { Transport } from '../../src/transport/transport';
 import type { BusEngineApi, BusOptions, BusRole, FrameEvent, PackState } from '../../src/bus/types';
+import { SimulatedBus } from '../../src/sim/connection';
+import type { SimulatedBusSpec } from '../../src/sim/spec';
+import { BusRecording, type RecordingState, type RecordSpec } from './bus-recording';
 import { PackDirectory } from './pack-directory';
+
+export type { RecordSpec } from './bus-recording';
 
 /**
  * The bus registry: how every node of this package reaches a `jkbms-bus` config node.
@@ -65,7 +71,13 @@ export function busById(id: string): BusController | undefined {
   return registry.get(id);
 }
 
-export type TransportSpec = { kind: 'serial'; path: string; baudRate: number } | { kind: 'tcp'; host: string; port: number };
+export type TransportSpec =
+  | { kind: 'serial'; path: string; baudRate: number }
+  | { kind: 'tcp'; host: string; port: number }
+  /** The simulator of src/sim inside this Node-RED, on the real clock. */
+  | ({ kind: 'sim' } & SimulatedBusSpec)
+  /** A capture file played with its recorded timing; never transmits. */
+  | { kind: 'replay'; file: string; loop: boolean; speed: number };
 
 export interface EngineDeps {
   clock?: Clock;
@@ -80,9 +92,16 @@ export interface BusFactories {
 /** How the bus builds its transport and engine. Tests replace these (mock binding, simulator). */
 export const busFactories: BusFactories = {
   createTransport(spec, log) {
-    return spec.kind === 'serial'
-      ? new SerialTransport({ path: spec.path, baudRate: spec.baudRate, ...(log ? { log } : {}) })
-      : new TcpTransport({ host: spec.host, port: spec.port, ...(log ? { log } : {}) });
+    switch (spec.kind) {
+      case 'serial':
+        return new SerialTransport({ path: spec.path, baudRate: spec.baudRate, ...(log ? { log } : {}) });
+      case 'tcp':
+        return new TcpTransport({ host: spec.host, port: spec.port, ...(log ? { log } : {}) });
+      case 'sim':
+        return new SimulatedBus({ packs: spec.packs, master: spec.master, seed: spec.seed, faults: spec.faults });
+      case 'replay':
+        return new ReplayTransport({ file: spec.file, loop: spec.loop, speed: spec.speed, ...(log ? { log } : {}) });
+    }
   },
   createEngine(transport, options, deps) {
     return new BusEngine(transport, options, deps);
@@ -90,12 +109,22 @@ export const busFactories: BusFactories = {
 };
 
 /** What the bus shows as its status (mapped to a Node-RED status by the bus node). */
-export type BusPhase =
+export type BusPhase = (
   | { phase: 'stopped' }
   | { phase: 'connecting' }
   | { phase: 'in-use'; owner: string }
   | { phase: 'down'; retryMs: number | null }
-  | { phase: 'up'; role: BusRole; packsOnline: number; packsKnown: number };
+  | { phase: 'up'; role: BusRole; packsOnline: number; packsKnown: number }
+) &
+  PhaseExtras;
+
+/** What the status adds to every phase: a simulated or replayed bus, a recording. */
+export interface PhaseExtras {
+  connection?: TransportSpec['kind'];
+  recording?: RecordingState;
+  /** A replay (without loop) played its whole file. */
+  replayEnded?: boolean;
+}
 
 export interface BusControllerOptions {
   id: string;
@@ -103,6 +132,8 @@ export interface BusControllerOptions {
   allowWrites: boolean;
   transport: TransportSpec;
   engine: Partial<BusOptions>;
+  /** The recording option (file, size limit) and whether it is on at start. */
+  record?: RecordSpec & { enabled: boolean };
   /** Called on every state change. */
   onPhase(phase: BusPhase): void;
   /** A problem worth a Catch node. */
@@ -136,6 +167,10 @@ export class BusController extends EventEmitter implements BusHandle {
   private lastError = '';
   private retryMs: number | null = null;
   private everConnected = false;
+  private replayEnded = false;
+  private lastPhase: BusPhase = { phase: 'stopped' };
+  /** The recording option of this bus (null for a replay, which records nothing). */
+  readonly recording: BusRecording | null;
 
   /** Throws (TypeError) when the transport settings are unusable. */
   constructor(opts: BusControllerOptions) {
@@ -148,6 +183,18 @@ export class BusController extends EventEmitter implements BusHandle {
     this.allowWrites = opts.allowWrites;
     this.node = opts.node;
     this.node.users = {};
+    const record = opts.record;
+    this.recording =
+      record && opts.transport.kind !== 'replay'
+        ? new BusRecording({
+            spec: record,
+            enabled: record.enabled,
+            owner: `jkbms-bus "${opts.name}" (${opts.id})`,
+            meta: { bus: opts.name, recorder: '@jkpb/node-red-jkbms' },
+            onError: (err) => opts.onError(err),
+            onChange: () => this.phase(this.lastPhase),
+          })
+        : null;
     this.transport = busFactories.createTransport(opts.transport, opts.log);
     this.current = busFactories.createEngine(this.transport, opts.engine, { log: opts.log });
     registry.set(this.id, this);
@@ -155,6 +202,16 @@ export class BusController extends EventEmitter implements BusHandle {
 
   get engine(): BusEngineApi {
     return this.current;
+  }
+
+  /** The transport of the current (or last) run: a SimulatedBus or ReplayTransport tells more about itself. */
+  get currentTransport(): Transport {
+    return this.transport;
+  }
+
+  /** 'serial' | 'tcp' | 'sim' | 'replay' */
+  get connection(): TransportSpec['kind'] {
+    return this.opts.transport.kind;
   }
 
   get userCount(): number {
@@ -209,14 +266,18 @@ export class BusController extends EventEmitter implements BusHandle {
 
   private start(): void {
     if (this.running || this.closed || this.users.size === 0) return;
-    const key = portKey(this.opts.transport.kind === 'serial' ? { path: this.opts.transport.path } : this.opts.transport);
-    try {
-      this.release = claimPort(key, `jkbms-bus "${this.name}" (${this.id})`);
-    } catch (err) {
-      const owner = err instanceof Error ? err.message : String(err);
-      this.opts.onPhase({ phase: 'in-use', owner });
-      this.opts.onError(new Error(`jkbms-bus "${this.name}" cannot open ${owner}; use one bus node per adapter or gateway`));
-      return;
+    const spec = this.opts.transport;
+    // A simulator or a replay owns no port: any number of them can run side by side.
+    if (spec.kind === 'serial' || spec.kind === 'tcp') {
+      const key = portKey(spec.kind === 'serial' ? { path: spec.path } : spec);
+      try {
+        this.release = claimPort(key, `jkbms-bus "${this.name}" (${this.id})`);
+      } catch (err) {
+        const owner = err instanceof Error ? err.message : String(err);
+        this.phase({ phase: 'in-use', owner });
+        this.opts.onError(new Error(`jkbms-bus "${this.name}" cannot open ${owner}; use one bus node per adapter or gateway`));
+        return;
+      }
     }
     if (this.used) {
       // A stopped engine is not reused: a fresh transport and engine for every run.
@@ -228,6 +289,7 @@ export class BusController extends EventEmitter implements BusHandle {
     this.lastError = '';
     this.retryMs = null;
     this.everConnected = false;
+    this.replayEnded = false;
     const engine = this.current;
     const transport = this.transport;
     const forward = (ev: keyof BusListeners) => (e: unknown) => {
@@ -240,19 +302,29 @@ export class BusController extends EventEmitter implements BusHandle {
     const onError = (err: Error): void => this.reportError(err);
     const onReconnect = (info: { delayMs: number }): void => {
       this.retryMs = info.delayMs;
-      if (!transport.isOpen()) this.opts.onPhase({ phase: 'down', retryMs: info.delayMs });
+      if (!transport.isOpen()) this.phase({ phase: 'down', retryMs: info.delayMs });
+    };
+    const onEnd = (e: { passes: number }): void => {
+      this.opts.log('info', `replay of ${(transport as ReplayTransport).file} finished (pass ${e.passes})`);
+      if (!(transport as ReplayTransport).loop) {
+        this.replayEnded = true;
+        this.publishPhase();
+      }
     };
     engine.on('error', onError);
     // The transport reports each distinct failure once (ENOENT, ECONNREFUSED...) until the link is up again.
     transport.on('error', onError);
     transport.on('reconnect', onReconnect);
+    transport.on('end', onEnd);
     this.detach = () => {
       for (const [ev, fn] of handlers) engine.off(ev, fn);
       engine.off('error', onError);
       transport.off('error', onError);
       transport.off('reconnect', onReconnect);
+      transport.off('end', onEnd);
     };
-    this.opts.onPhase({ phase: 'connecting' });
+    this.phase({ phase: 'connecting' });
+    this.recording?.attach(transport);
     try {
       engine.start();
     } catch (err) {
@@ -266,7 +338,7 @@ export class BusController extends EventEmitter implements BusHandle {
         this.release();
         this.release = null;
       }
-      if (this.users.size === 0) this.opts.onPhase({ phase: 'stopped' });
+      if (this.users.size === 0) this.phase({ phase: 'stopped' });
       return this.stopping;
     }
     this.running = false;
@@ -282,7 +354,7 @@ export class BusController extends EventEmitter implements BusHandle {
         await Promise.race([
           (async () => {
             await engine.stop();
-            await transport.close();
+            await Promise.all([transport.close(), this.recording?.detach()]);
           })(),
           new Promise<void>((resolve) => {
             timer = setTimeout(() => {
@@ -297,7 +369,7 @@ export class BusController extends EventEmitter implements BusHandle {
         if (timer) clearTimeout(timer);
         detach?.();
         release?.();
-        this.opts.onPhase({ phase: 'stopped' });
+        this.phase({ phase: 'stopped' });
       }
     })();
     return this.stopping;
@@ -323,18 +395,29 @@ export class BusController extends EventEmitter implements BusHandle {
     }
     if (!status.connected) {
       // Not up yet after a start: still connecting, unless a failed attempt scheduled a retry.
-      this.opts.onPhase(this.everConnected || this.retryMs !== null ? { phase: 'down', retryMs: this.retryMs } : { phase: 'connecting' });
+      this.phase(this.everConnected || this.retryMs !== null ? { phase: 'down', retryMs: this.retryMs } : { phase: 'connecting' });
       return;
     }
     this.everConnected = true;
     this.retryMs = null;
     this.lastError = '';
     const packs = status.packs.filter((p) => !p.isMaster);
-    this.opts.onPhase({
+    this.phase({
       phase: 'up',
       role: status.role,
       packsOnline: packs.filter((p) => p.online).length,
       packsKnown: packs.length,
+    });
+  }
+
+  /** Report a phase with this bus's extras (simulated, replay, recording). */
+  private phase(p: BusPhase): void {
+    this.lastPhase = p;
+    this.opts.onPhase({
+      ...p,
+      connection: this.opts.transport.kind,
+      recording: this.recording?.state ?? 'off',
+      replayEnded: this.replayEnded,
     });
   }
 

@@ -10,6 +10,18 @@ export type Translate = (key: string, params?: Record<string, string | number>) 
  */
 export function busStatus(phase: BusPhase, t: Translate): NodeStatus {
   const k = (key: string, params?: Record<string, string | number>): string => t(`jkbms-bus.status.${key}`, params);
+  const base = phaseStatus(phase, k);
+  // Nobody must take a simulated or replayed bus for their battery: say so first.
+  let text = String(base.text ?? '');
+  if (phase.connection === 'replay' && phase.replayEnded && phase.phase === 'up') text = k('replay-ended');
+  else if (phase.connection === 'replay') text = k('replay', { status: text });
+  else if (phase.connection === 'sim') text = k('simulated', { status: text });
+  if (phase.recording === 'recording' || phase.recording === 'opening') text = k('recording', { status: text });
+  else if (phase.recording === 'failed') text = k('recording-failed', { status: text });
+  return { ...base, text };
+}
+
+function phaseStatus(phase: BusPhase, k: (key: string, params?: Record<string, string | number>) => string): NodeStatus {
   switch (phase.phase) {
     case 'stopped':
       return { fill: 'grey', shape: 'ring', text: k('stopped') };

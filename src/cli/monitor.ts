@@ -4,12 +4,13 @@
  * after --duration seconds or on SIGINT/SIGTERM with statistics.
  *
  *   --json     one JSON object per line per event (`ts` = epoch ms), then {"stats": {...}}
- *   --record   also write every received byte to FILE (binary; replay with `jkbms parse FILE`)
+ *   --record   also write every received chunk with its arrival time to FILE (the capture format
+ *              of src/transport/capture.ts; read it with `jkbms parse FILE`, replay it in a bus node)
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { BusEngine } from '../bus/engine';
 import { SerialTransport } from '../transport/serial';
 import { TcpTransport } from '../transport/tcp';
+import { CaptureRecorder } from '../transport/recorder';
 import type { Transport } from '../transport/transport';
 import type { BusMode, BusRole, FrameEvent, PackState } from '../bus/types';
 import type { InfoPayload, LivePayload } from '../protocol/types';
@@ -26,7 +27,8 @@ Runs the bus engine and prints what it sees.
   --mode MODE        auto (default: sniff a JK master, else poll), master, or listen (never transmits)
   --duration S       stop after S seconds (default: until Ctrl-C)
   --json             one JSON line per event, then a {"stats": ...} line
-  --record FILE      also write the raw bytes received to FILE (replay: jkbms parse FILE)
+  --record FILE      also record the bytes received, with their times, to FILE (a .jkcap capture:
+                     jkbms parse FILE, or the bus node's replay connection)
   -h, --help         this text
 `;
 
@@ -170,33 +172,34 @@ function frameSummary(f: FrameEvent): string {
   return '';
 }
 
-function openRecording(file: string): Promise<WriteStream> {
-  return new Promise((resolve, reject) => {
-    const s = createWriteStream(file);
-    s.once('open', () => resolve(s));
-    s.once('error', (err) => reject(new Error(`cannot write the recording ${file}: ${err.message}`)));
-  });
+/** The recording of `--record`: the whole run in one file (no size limit), replacing an old file. */
+async function openRecording(file: string, source: string): Promise<CaptureRecorder> {
+  const rec = new CaptureRecorder({ file, maxBytes: 0, keep: 0, mkdir: false, meta: { source, recorder: 'jkbms monitor' } });
+  if (!(await rec.start())) throw new Error(`cannot write the recording ${file}: ${rec.status().error ?? 'unknown error'}`);
+  return rec;
 }
 
 export async function main(argv: string[], io: CliIo = consoleIo): Promise<number> {
   const opts = parseCommandLine('monitor', USAGE, parseMonitorArgs, argv, io);
   if (typeof opts === 'number') return opts;
   const { json } = opts;
-  let recording: WriteStream | null = null;
+  const transport = makeTransport(opts.target);
+  let recording: CaptureRecorder | null = null;
   try {
-    if (opts.record) recording = await openRecording(opts.record);
+    if (opts.record) recording = await openRecording(opts.record, transport.description);
   } catch (err) {
     io.err(`jkbms monitor: ${(err as Error).message}`);
     return 1;
   }
-
-  const transport = makeTransport(opts.target);
   const engine = new BusEngine(transport, { mode: opts.mode }, { log: (level, msg) => level !== 'debug' && level !== 'info' && io.err(`jkbms monitor: ${msg}`) });
   const tally = new FrameTally();
   const started = Date.now();
   const emit = (obj: Record<string, unknown>, text: string) => io.out(json ? toJson({ ts: Date.now(), ...obj }) : `${clockText(Date.now())}  ${text}`);
 
-  if (recording) transport.on('data', (chunk: Buffer) => recording!.write(chunk));
+  if (recording) {
+    recording.tap(transport);
+    recording.on('error', (err: Error) => io.err(`jkbms monitor: ${err.message}`));
+  }
   transport.on('error', (err: Error) => io.err(`jkbms monitor: ${transport.description}: ${err.message}`));
   engine.on('frame', (f: FrameEvent) => {
     tally.add(f);
@@ -220,7 +223,7 @@ export async function main(argv: string[], io: CliIo = consoleIo): Promise<numbe
   clearTimeout(timer);
   const status = engine.status();
   await engine.stop();
-  if (recording) await new Promise<void>((r) => recording!.end(() => r()));
+  if (recording) await recording.stop();
 
   const stats = statsOf(status.packs, tally, (Date.now() - started) / 1000, status);
   if (json) io.out(JSON.stringify({ stats }));

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { decodeFrame } from '../protocol/decode';
 import { Framer, type FramerEvent } from '../protocol/framer';
 import { settingsForRegister } from '../protocol/settings';
+import { CaptureDecoder, CaptureError } from '../transport/capture';
 import { parseHex, toJson } from './hex';
 
 const EXCEPTIONS: Record<number, string> = {
@@ -23,6 +24,12 @@ export interface ParseSummary {
   acks: number;
   exceptions: number;
   discarded: Record<string, number> & { bytes: number };
+  /** 'capture' (a .jkcap file with times), 'raw' (bytes only) or 'hex' (hex text). */
+  format?: 'capture' | 'raw' | 'hex';
+  /** Captures: the recording's start (ISO time), its length in ms, and the bytes of a record cut short at the end. */
+  startedAt?: string;
+  durationMs?: number;
+  truncatedBytes?: number;
 }
 
 /** One event as the JSON object `jkbms parse` prints. */
@@ -98,7 +105,12 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** `jkbms parse [FILE|-] [--hex]` */
+/**
+ * `jkbms parse [FILE|-] [--hex]`: a capture file (.jkcap, written by `jkbms monitor --record`
+ * and the bus node's recording), a raw byte stream (older recordings), or hex text with --hex.
+ * One JSON line per event — for captures with `t`, ms since the start of the recording, of the
+ * chunk that completed it — then `{"summary": {...}}`.
+ */
 export async function main(argv: string[]): Promise<number> {
   const hex = argv.includes('--hex');
   const files = argv.filter((a) => !a.startsWith('--') || a === '-');
@@ -110,20 +122,39 @@ export async function main(argv: string[]): Promise<number> {
   const file = files[0] ?? '-';
   const input: Readable = file === '-' ? process.stdin : createReadStream(file);
   const parser = new StreamParser();
-  const out = (events: FramerEvent[]) => {
-    for (const e of events) process.stdout.write(`${toJson(eventToJson(e))}\n`);
+  const out = (events: FramerEvent[], t?: number) => {
+    for (const e of events) {
+      const line = eventToJson(e);
+      process.stdout.write(`${toJson(t === undefined || Number.isNaN(t) ? line : { t: Math.round(t * 1000) / 1000, ...line })}\n`);
+    }
   };
+  const decoder = new CaptureDecoder();
+  let lastT = 0;
   try {
     if (hex) {
+      parser.summary.format = 'hex';
       out(parser.push(parseHex((await readAll(input)).toString('utf8'))));
     } else {
-      for await (const chunk of input) out(parser.push(chunk as Buffer));
+      for await (const chunk of input) {
+        for (const c of decoder.push(chunk as Buffer)) {
+          if (!Number.isNaN(c.t)) lastT = c.t;
+          out(parser.push(c.data), c.t);
+        }
+      }
+      parser.summary.format = decoder.format ?? 'raw';
+      if (decoder.header) {
+        parser.summary.startedAt = new Date(decoder.header.startedAt).toISOString();
+        parser.summary.durationMs = Math.round(lastT * 1000) / 1000;
+        parser.summary.truncatedBytes = decoder.truncatedBytes;
+      }
     }
-    out(parser.end());
+    out(parser.end(), decoder.format === 'capture' ? lastT : undefined);
   } catch (err) {
-    process.stderr.write(`jkbms parse: ${err instanceof Error ? err.message : String(err)}\n`);
+    const why = err instanceof CaptureError ? `${file}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`jkbms parse: ${why}\n`);
     return 1;
   }
+  if (decoder.truncatedBytes) process.stderr.write(`jkbms parse: the last record of the capture is cut short (${decoder.truncatedBytes} bytes ignored)\n`);
   process.stdout.write(`${toJson({ summary: parser.summary })}\n`);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { BusSimulator, formatPlantedFaults, parseFaults, parsePlantedFaults, startSocat, type PlantedFault, type SimFaults, type SocatPair } from '../sim';
+import { parsePackList as parsePacks, parseSeed } from '../sim/spec';
 import { consoleIo, parseCommandLine, stopSignalled, UsageError, type CliIo } from './common';
 
 /**
@@ -52,22 +53,18 @@ export interface SimCliOptions {
   plant?: PlantedFault[];
 }
 
-/** "1-4,7" → [1, 2, 3, 4, 7]. */
+/** "1-4,7" → [1, 2, 3, 4, 7] (the parser the bus node's simulator connection uses too). */
 export function parsePackList(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.split(',').map((s) => s.trim())) {
-    if (!part) continue;
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new UsageError(`--packs: "${part}" is not an address or a range like 1-4`);
-    const from = Number(m[1]);
-    const to = m[2] === undefined ? from : Number(m[2]);
-    if (from < 1 || to > 15 || from > to) throw new UsageError(`--packs: "${part}" must lie within 1–15 (0 is the JK master: use --master)`);
-    for (let a = from; a <= to; a++) {
-      if (out.includes(a)) throw new UsageError(`--packs: address ${a} is listed twice`);
-      out.push(a);
-    }
+  return usage('--packs', () => parsePacks(text, 'use --master'));
+}
+
+/** Run a shared parser; its RangeError becomes a UsageError prefixed with the option. */
+function usage<T>(option: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new UsageError(`${option}: ${(err as Error).message}`);
   }
-  return out;
 }
 
 function parseInteger(name: string, text: string, min: number, max: number): number {
@@ -110,14 +107,7 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return null;
-  let faults: SimFaults = {};
-  if (values.faults !== undefined) {
-    try {
-      faults = parseFaults(values.faults);
-    } catch (err) {
-      throw new UsageError(`--faults: ${(err as Error).message}`);
-    }
-  }
+  const faults: SimFaults = values.faults === undefined ? {} : usage('--faults', () => parseFaults(values.faults!));
   const pty = values.pty === undefined ? null : values.pty.trim();
   if (pty === '') throw new UsageError('--pty: a path is required, e.g. /tmp/jkbms-sim');
   const tcp = values.tcp !== undefined ? parseTcp(values.tcp) : pty ? null : { host: '127.0.0.1', port: 0 };
@@ -135,7 +125,7 @@ export function parseSimArgs(argv: string[]): SimCliOptions | null {
     tcp,
     pty,
     faults,
-    seed: values.seed === undefined ? 1 : parseInteger('--seed', values.seed, -(2 ** 31), 2 ** 31 - 1),
+    seed: values.seed === undefined ? 1 : usage('--seed', () => parseSeed(values.seed!)),
     baud: values.baud === undefined ? 115200 : parseInteger('--baud', values.baud, 300, 4_000_000),
     ...(values.bank ? { bank: true as const } : {}),
     ...(values.day !== undefined ? { dayS: parseInteger('--day', values.day, 144, 86_400) } : {}),

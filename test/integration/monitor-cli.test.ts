@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, parseMonitorArgs } from '../../src/cli/monitor';
 import { decodeFrame } from '../../src/protocol/decode';
+import { parseCapture } from '../../src/transport/capture';
 import { Framer } from '../../src/protocol/framer';
 import { BusSimulator, type TcpListener } from '../../src/sim';
 import { captureIo, spawnCli } from '../helpers/cli';
@@ -88,9 +89,14 @@ describe('jkbms monitor (CLI)', function () {
     assert.equal(stats.bytesDiscarded, 0);
     assert.equal(stats.framesDecoded, frames.length);
 
-    // The recording, framed again, gives the same frames in the same order.
+    // The recording (a capture: chunks with their times), framed again, gives the same frames in the same order.
+    const capture = parseCapture(readFileSync(file));
+    assert.equal(capture.format, 'capture');
+    assert.equal(capture.header!.meta.source, `tcp://127.0.0.1:${listener.port}`);
+    assert.ok(capture.chunks.every((c, i) => i === 0 || c.t >= capture.chunks[i - 1]!.t), 'chunk times never go backwards');
+    assert.ok(capture.chunks.at(-1)!.t > 5000 && capture.chunks.at(-1)!.t < 7500, `last chunk at ${capture.chunks.at(-1)!.t} ms`);
     const framer = new Framer();
-    const replay = [...framer.push(readFileSync(file)), ...framer.flush()]
+    const replay = [...capture.chunks.flatMap((c) => framer.push(c.data)), ...framer.flush()]
       .filter((e) => e.type === 'frame')
       .map((e) => (e.type === 'frame' ? JSON.parse(JSON.stringify(decodeFrame(e.frame, e.address))) : null));
     assert.deepEqual(

@@ -200,7 +200,9 @@ describe('jkbms-bus config node (test-helper)', function () {
       ]);
       assert.equal(body.packs[0].model, s.pack(1).info().vendorId);
       const unknown = await helper.request().get('/jkbms/packs?bus=nope').expect(200);
-      assert.deepEqual(unknown.body, { bus: 'nope', deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [] });
+      assert.deepEqual(unknown.body, {
+        bus: 'nope', deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [], connection: '', simulated: false,
+      });
     });
   });
 });

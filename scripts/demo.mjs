@@ -6,15 +6,14 @@
 //   npm start -- --port 1881       editor port (default 1880, or $PORT)
 //
 // Steps: build into a temp dir (never ./dist), pack (scripts/pack.mjs), install the tarball into
-// the git-ignored user dir .demo/, start the simulator (`jkbms sim --tcp 127.0.0.1:0` from the
-// built dist) and Node-RED (loopback only, no telemetry or tours) with the demo example
-// pointed at the simulator's port. Ctrl-C stops both.
+// the git-ignored user dir .demo/, and start Node-RED (loopback only, no telemetry or tours) with
+// the example "05 Demo (simulator)" deployed: its bus node's "simulator" connection runs the
+// simulated packs inside Node-RED, exactly as after a palette install. Ctrl-C stops it.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -82,32 +81,12 @@ try {
   }
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tgz], { cwd: userDir, stdio: 'inherit' });
 
-  step(`starting the simulator (packs 1-4${master ? ' + JK master' : ''})`);
-  const simArgs = [join(build, 'dist', 'src', 'cli', 'jkbms.js'), 'sim', '--packs', '1-4', '--tcp', '127.0.0.1:0', ...(master ? ['--master'] : [])];
-  const sim = spawn(process.execPath, simArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(sim);
-  const listening = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: sim.stdout });
-    lines.on('line', (line) => {
-      try {
-        const j = JSON.parse(line);
-        if (j.listening) resolve(j.listening);
-        else if (j.sim) console.log(`demo: simulator statistics ${line}`);
-      } catch {
-        console.log(line);
-      }
-    });
-    sim.once('exit', (code) => reject(new Error(`the simulator exited (${code}) before listening`)));
-  });
-  const [simHost, simPort] = String(listening.tcp).split(/:(?=\d+$)/);
-  step(`simulator listening on ${simHost}:${simPort}`);
-
   const example = JSON.parse(readFileSync(join(root, 'examples', '05 Demo (simulator).json'), 'utf8'));
   const tab = { id: 'demo0000000000aa', type: 'tab', label: 'JK BMS demo', disabled: false, info: '' };
   const flow = [
     tab,
     ...example.map((n) => {
-      if (n.type === 'jkbms-bus') return { ...n, transport: 'tcp', host: simHost, port: Number(simPort) };
+      if (n.type === 'jkbms-bus') return { ...n, transport: 'simulator', simMaster: master };
       return { ...n, z: tab.id };
     }),
   ];
@@ -140,8 +119,7 @@ try {
     });
     red.once('exit', (code) => reject(new Error(`Node-RED exited (${code}); is port ${port} free? Try: npm start -- --port 1881`)));
   });
-  console.log(`\n  Node-RED editor: http://127.0.0.1:${port}/   (simulated bus on tcp://${simHost}:${simPort})\n  Ctrl-C stops Node-RED and the simulator.\n`);
-  sim.once('exit', () => void stop(1));
+  console.log(`\n  Node-RED editor: http://127.0.0.1:${port}/   (simulated packs 1-4${master ? ' + JK master' : ''} inside Node-RED)\n  Ctrl-C stops Node-RED.\n`);
   red.once('exit', () => void stop(1));
 } catch (err) {
   console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);

@@ -208,7 +208,7 @@ export function parseCapture(file: Uint8Array): ParsedCapture {
   if (!file.length) throw new CaptureError('the file is empty');
   const decoder = new CaptureDecoder();
   const chunks = decoder.push(file);
-  if (decoder.format === 'capture') {
+  if (decoder.format !== 'raw') {
     if (!decoder.header) throw new CaptureError('the capture file ends inside its header');
     return { format: 'capture', header: decoder.header, chunks, truncatedBytes: decoder.truncatedBytes };
   }

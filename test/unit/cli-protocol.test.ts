@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeTrigger } from '../../src/protocol/encode';
+import { CaptureEncoder, encodeCaptureHeader } from '../../src/transport/capture';
 import { liveFrame, settingsFrame } from '../helpers/fixtures';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -76,8 +77,48 @@ describe('CLI: jkbms decode / parse', function () {
         acks: 0,
         exceptions: 0,
         discarded: { bytes: 2, noise: 2 },
+        format: 'hex',
       },
     });
+  });
+
+  it('parse FILE: a .jkcap capture (chunks with times) gives the same events as its bytes, each with t; a damaged one exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jkbms-cli-'));
+    const chunks = [
+      { t: 12.5, data: encodeTrigger(2, 'live') },
+      { t: 20.25, data: liveFrame(2).subarray(0, 150) },
+      { t: 35.125, data: liveFrame(2).subarray(150) },
+      { t: 400, data: settingsFrame(2) },
+    ];
+    const enc = new CaptureEncoder();
+    const file = join(dir, 'bus.jkcap');
+    writeFileSync(file, Buffer.concat([encodeCaptureHeader(Date.UTC(2025, 0, 2, 3, 4, 5), { source: 'test' }), ...chunks.map((c) => enc.record(c.t, c.data))]));
+    const r = jkbms(['parse', file]);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const raw = join(dir, 'bus.bin');
+    writeFileSync(raw, Buffer.concat(chunks.map((c) => c.data)));
+    const plain = jkbms(['parse', raw]).out.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.slice(0, -1).map(({ t: _t, ...e }) => e),
+      plain.slice(0, -1),
+    );
+    assert.deepEqual(lines.slice(0, -1).map((e) => [e.t, e.event, e.kind]), [
+      [12.5, 'trigger', 'live'],
+      [35.125, 'frame', 'live'],
+      [400, 'frame', 'settings'],
+    ]);
+    const summary = lines.at(-1).summary;
+    assert.equal(summary.format, 'capture');
+    assert.equal(summary.startedAt, '2025-01-02T03:04:05.000Z');
+    assert.equal(summary.durationMs, 400);
+    assert.deepEqual(summary.frames, { live: 1, settings: 1, info: 0 });
+    assert.equal(plain.at(-1).summary.format, 'raw');
+    const bad = join(dir, 'bad.jkcap');
+    writeFileSync(bad, Buffer.concat([Buffer.from('JKBMSCAP'), Buffer.from([7, 0]), Buffer.alloc(14)]));
+    const b = jkbms(['parse', bad]);
+    assert.equal(b.code, 1);
+    assert.match(b.err, /jkbms parse: .*bad\.jkcap: capture format version 7 is not supported/);
   });
 
   it('parse FILE: a binary capture', () => {

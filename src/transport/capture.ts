@@ -249,3 +249,32 @@ export function paceRaw(data: Buffer, baud = 115200): CaptureChunk[] {
   }
   return out;
 }
+
+/**
+ * A received chunk of N bytes was N byte times on the wire before it arrived. When it arrived
+ * later than that after the previous one (the recording machine was busy, or a TCP gateway held
+ * a packet back), the line was not silent all that time: this spreads chunks longer than
+ * `minMs` of wire time over their wire time, in pieces of about 1 ms, the last piece at the
+ * recorded time — so a replay shows the silences the line had, not the recorder's pauses.
+ */
+export function spreadOverWire(chunks: readonly CaptureChunk[], baud = 115200, minMs = 2): CaptureChunk[] {
+  const byteMs = 10_000 / baud;
+  const per = Math.max(1, Math.round(1 / byteMs));
+  const out: CaptureChunk[] = [];
+  let prev = -Infinity;
+  for (const c of chunks) {
+    const wireMs = c.data.length * byteMs;
+    if (wireMs <= minMs || !(c.t - prev > 0)) {
+      out.push(c);
+    } else {
+      const start = Math.max(prev, c.t - wireMs);
+      const n = Math.ceil(c.data.length / per);
+      for (let k = 0; k < n; k++) {
+        const data = c.data.subarray(k * per, (k + 1) * per);
+        out.push({ t: k === n - 1 ? c.t : start + ((k + 1) * per * (c.t - start)) / c.data.length, data });
+      }
+    }
+    prev = c.t;
+  }
+  return out;
+}

@@ -223,23 +223,31 @@ export class CaptureRecorder extends EventEmitter {
   /** Write every waiting chunk, rotating at the size limit. */
   private async drain(): Promise<void> {
     try {
-      while (this.pending.length && this.handle) {
+      // Only what is waiting now: chunks arriving during the writes go with the next round.
+      let left = this.pending.length;
+      while (left > 0 && this.handle) {
         const room = this.maxBytes > 0 && this.regular ? this.maxBytes - this.bytes : Infinity;
         const batch: Buffer[] = [];
         let size = 0;
         let taken = 0;
-        for (const c of this.pending) {
+        let full = false;
+        for (const c of this.pending.slice(0, left)) {
           const n = RECORD_HEADER_LEN + c.data.length;
           // A fresh file always takes one chunk, however large, so the loop moves on.
-          if (size + n > room && (taken > 0 || this.bytes > this.headerBytes)) break;
+          if (size + n > room && (taken > 0 || this.bytes > this.headerBytes)) {
+            full = true;
+            break;
+          }
           batch.push(this.encoder.record(c.t - this.fileT0, c.data));
           size += n;
           taken += 1;
         }
         const done = this.pending.splice(0, taken);
+        left -= taken;
         for (const c of done) this.pendingBytes -= c.data.length;
         if (batch.length) await this.append(Buffer.concat(batch));
-        if (this.pending.length) {
+        // Chunks that came in during the write wait for the next round; a full file rotates first.
+        if (full && left > 0) {
           await this.closeFile();
           await this.rotateFiles();
           await this.openFile(this.pending[0]!.t);

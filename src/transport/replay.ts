@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import type { TimerHandle } from '../common/clock';
-import { CaptureError, paceRaw, parseCapture, type CaptureChunk, type CaptureHeader } from './capture';
+import { CaptureError, paceRaw, parseCapture, spreadOverWire, type CaptureChunk, type CaptureHeader } from './capture';
 import { ReconnectingTransport, type LinkOptions } from './reconnecting';
 
 /**
@@ -28,6 +28,8 @@ export interface ReplayTransportOptions extends LinkOptions {
 
 /** Files larger than this are refused (recordings are bounded to a few MB). */
 export const MAX_REPLAY_BYTES = 256 * 1024 * 1024;
+/** A chunk due this soon (ms) is delivered at once: timers have 1 ms resolution. */
+const EARLY_MS = 0.5;
 /** Pause between the end of a looped replay and its next start, ms of capture time. */
 export const LOOP_PAUSE_MS = 1000;
 
@@ -124,8 +126,9 @@ export class ReplayTransport extends ReconnectingTransport {
     this.playTimer = null;
     if (!this.playing) return;
     const now = this.clock.now();
-    // Every chunk that is due (a late timer delivers the backlog in order, one chunk each).
-    while (this.playing && this.next < this.chunks.length && this.startedAt + this.chunks[this.next]!.t / this.speed <= now + 0.05) {
+    // Every chunk that is due (a late timer delivers the backlog in order, one chunk each). Timers
+    // have 1 ms resolution: a chunk due within EARLY_MS goes now rather than a whole tick late.
+    while (this.playing && this.next < this.chunks.length && this.startedAt + this.chunks[this.next]!.t / this.speed <= now + EARLY_MS) {
       this.deliver(this.chunks[this.next++]!.data);
     }
     this.schedule();
@@ -152,7 +155,7 @@ export async function loadReplay(file: string, baudRate = 115200): Promise<{ chu
   } catch (err) {
     throw new Error(`cannot replay ${file}: ${err instanceof CaptureError ? err.message : String(err)}`);
   }
-  const chunks = parsed.format === 'raw' ? paceRaw(parsed.chunks[0]!.data, baudRate) : parsed.chunks;
+  const chunks = parsed.format === 'raw' ? paceRaw(parsed.chunks[0]!.data, baudRate) : spreadOverWire(parsed.chunks, baudRate);
   if (!chunks.length) throw new Error(`cannot replay ${file}: the capture holds no received bytes`);
   const bytes = chunks.reduce((n, c) => n + c.data.length, 0);
   return {

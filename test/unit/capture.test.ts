@@ -13,6 +13,7 @@ import {
   looksLikeBusTraffic,
   paceRaw,
   parseCapture,
+  spreadOverWire,
   type CaptureChunk,
 } from '../../src/transport/capture';
 import { CaptureRecorder, rotatedName } from '../../src/transport/recorder';
@@ -105,6 +106,24 @@ describe('capture format (.jkcap)', () => {
     badMeta.write('{x', 24);
     assert.throws(() => parseCapture(badMeta), /metadata is not JSON/);
     assert.equal(looksLikeBusTraffic(Buffer.from([0x55, 0xaa, 0xeb, 0x90])), true);
+  });
+
+  it('spreads a chunk that arrived late over its wire time (a busy recorder is not a silent line)', () => {
+    const small = { t: 100, data: Buffer.alloc(11) };
+    // 232 bytes (20.1 ms at 115200 baud) arriving 37.6 ms after the previous chunk: the line was
+    // silent 17.5 ms, not 37.6 ms.
+    const late = { t: 137.6, data: Buffer.alloc(232, 5) };
+    const out = spreadOverWire([small, late]);
+    assert.equal(out[0], small);
+    assert.equal(out.length, 1 + 20);
+    assert.ok(Buffer.concat(out.slice(1).map((c) => c.data)).equals(late.data));
+    assert.equal(out.at(-1)!.t, 137.6);
+    assert.ok(Math.abs(out[1]!.t - (137.6 - 232 * (10_000 / 115200) + 12 * (10_000 / 115200))) < 1e-6, `first piece at ${out[1]!.t}`);
+    assert.ok(out.every((c, i) => i === 0 || c.t >= out[i - 1]!.t));
+    // never before the previous chunk, short chunks untouched
+    const crowded = spreadOverWire([{ t: 10, data: Buffer.alloc(5) }, { t: 12, data: Buffer.alloc(100) }]);
+    assert.ok(crowded[1]!.t > 10 && crowded.at(-1)!.t === 12);
+    assert.deepEqual(spreadOverWire([small]), [small]);
   });
 
   it('paces raw bytes at wire speed: ~1 ms pieces at 115200 baud', () => {

@@ -81,7 +81,9 @@
                 var bus = $('#node-input-bus').val();
                 if (!bus || bus === '_ADD_') { note('no-bus'); done([]); return; }
                 $.getJSON('jkbms/packs', { bus: bus }).done(function (r) {
-                    var packs = (r && r.packs) || [];
+                    var packs = ((r && r.packs) || []).map(function (p) {
+                        return $.extend({}, p, { simulated: !!r.simulated });
+                    });
                     note(!(r && r.running) ? 'not-running' : packs.length ? '' : 'none');
                     done(packs);
                 }).fail(function () {
@@ -93,7 +95,8 @@
                 var items = opts.all ? [{ label: opts.all, value: 'all' }] : [];
                 packs.forEach(function (p) {
                     if (opts.skipMaster && p.isMaster) { return; }
-                    var known = [p.model, p.serial, opts.offline && !p.online ? opts.offline : null].filter(Boolean).join(', ');
+                    // A simulated bus says so in every list, so nobody takes its packs for real ones.
+                    var known = [p.simulated ? 'simulated' : null, p.model, p.serial, opts.offline && !p.online ? opts.offline : null].filter(Boolean).join(', ');
                     items.push({ label: p.address + ' — ' + (known || opts.unidentified), value: String(p.address), serial: p.serial });
                 });
                 return items;

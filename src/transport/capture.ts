@@ -1,4 +1,5 @@
 import { HEADER } from '../protocol/constants';
+import { Framer } from '../protocol/framer';
 
 /**
  * The capture format (".jkcap"): the raw bytes a bus transport received, each chunk with the
@@ -251,30 +252,48 @@ export function paceRaw(data: Buffer, baud = 115200): CaptureChunk[] {
 }
 
 /**
- * A received chunk of N bytes was N byte times on the wire before it arrived. When it arrived
- * later than that after the previous one (the recording machine was busy, or a TCP gateway held
- * a packet back), the line was not silent all that time: this spreads chunks longer than
- * `minMs` of wire time over their wire time, in pieces of about 1 ms, the last piece at the
- * recorded time — so a replay shows the silences the line had, not the recorder's pauses.
+ * The line timing of a recording, for a replay. A chunk of N bytes was N byte times on the
+ * wire before it arrived; when it arrived later than that after the previous chunk, the
+ * recorder was busy (or a TCP gateway held a packet back), and the line was not silent all that
+ * time. So:
+ *  - a chunk longer than `minMs` of wire time is spread over its wire time, in pieces of about
+ *    1 ms, the last piece at the recorded time;
+ *  - a chunk that completes a message begun in the previous chunks (a JK-PB sender never pauses
+ *    inside a message) and would otherwise follow a silence of more than `pauseMs` — long
+ *    enough for a bus engine to give the message up — is placed right after the previous chunk.
+ *    A message that really broke off (a truncated frame: what follows does not complete it)
+ *    keeps its silence.
+ * Chunks shorter than `minMs` that follow normally keep their recorded times exactly.
  */
-export function spreadOverWire(chunks: readonly CaptureChunk[], baud = 115200, minMs = 2): CaptureChunk[] {
+export function lineTiming(chunks: readonly CaptureChunk[], baud = 115200, minMs = 2, pauseMs = 20): CaptureChunk[] {
   const byteMs = 10_000 / baud;
   const per = Math.max(1, Math.round(1 / byteMs));
+  const framer = new Framer();
   const out: CaptureChunk[] = [];
   let prev = -Infinity;
   for (const c of chunks) {
+    const pending = framer.buffered > 0;
+    const events = framer.push(c.data);
     const wireMs = c.data.length * byteMs;
-    if (wireMs <= minMs || !(c.t - prev > 0)) {
-      out.push(c);
+    const silence = c.t - wireMs - prev;
+    let start: number;
+    let end = c.t;
+    if (pending && silence > pauseMs && events.length > 0 && events[0]!.type !== 'discard') {
+      start = prev;
+      end = prev + wireMs;
+    } else if (wireMs > minMs && c.t - prev > 0) {
+      start = Math.max(prev, c.t - wireMs);
     } else {
-      const start = Math.max(prev, c.t - wireMs);
-      const n = Math.ceil(c.data.length / per);
-      for (let k = 0; k < n; k++) {
-        const data = c.data.subarray(k * per, (k + 1) * per);
-        out.push({ t: k === n - 1 ? c.t : start + ((k + 1) * per * (c.t - start)) / c.data.length, data });
-      }
+      out.push(c);
+      prev = c.t;
+      continue;
     }
-    prev = c.t;
+    const n = Math.ceil(c.data.length / per);
+    for (let k = 0; k < n; k++) {
+      const data = c.data.subarray(k * per, (k + 1) * per);
+      out.push({ t: k === n - 1 ? end : start + ((k + 1) * per * (end - start)) / c.data.length, data });
+    }
+    prev = end;
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import type { TimerHandle } from '../common/clock';
-import { CaptureError, paceRaw, parseCapture, spreadOverWire, type CaptureChunk, type CaptureHeader } from './capture';
+import { CaptureError, paceRaw, parseCapture, lineTiming, type CaptureChunk, type CaptureHeader } from './capture';
 import { ReconnectingTransport, type LinkOptions } from './reconnecting';
 
 /**
@@ -155,7 +155,7 @@ export async function loadReplay(file: string, baudRate = 115200): Promise<{ chu
   } catch (err) {
     throw new Error(`cannot replay ${file}: ${err instanceof CaptureError ? err.message : String(err)}`);
   }
-  const chunks = parsed.format === 'raw' ? paceRaw(parsed.chunks[0]!.data, baudRate) : spreadOverWire(parsed.chunks, baudRate);
+  const chunks = parsed.format === 'raw' ? paceRaw(parsed.chunks[0]!.data, baudRate) : lineTiming(parsed.chunks, baudRate);
   if (!chunks.length) throw new Error(`cannot replay ${file}: the capture holds no received bytes`);
   const bytes = chunks.reduce((n, c) => n + c.data.length, 0);
   return {

@@ -13,12 +13,13 @@ import {
   looksLikeBusTraffic,
   paceRaw,
   parseCapture,
-  spreadOverWire,
+  lineTiming,
   type CaptureChunk,
 } from '../../src/transport/capture';
 import { CaptureRecorder, rotatedName } from '../../src/transport/recorder';
 import { loadReplay, ReplayTransport } from '../../src/transport/replay';
 import { encodeTrigger } from '../../src/protocol/encode';
+import { liveFrame } from '../helpers/fixtures';
 import { until } from '../helpers/wait';
 
 /** A capture file from chunks (t in ms since the start). */
@@ -113,7 +114,7 @@ describe('capture format (.jkcap)', () => {
     // 232 bytes (20.1 ms at 115200 baud) arriving 37.6 ms after the previous chunk: the line was
     // silent 17.5 ms, not 37.6 ms.
     const late = { t: 137.6, data: Buffer.alloc(232, 5) };
-    const out = spreadOverWire([small, late]);
+    const out = lineTiming([small, late]);
     assert.equal(out[0], small);
     assert.equal(out.length, 1 + 20);
     assert.ok(Buffer.concat(out.slice(1).map((c) => c.data)).equals(late.data));
@@ -121,9 +122,22 @@ describe('capture format (.jkcap)', () => {
     assert.ok(Math.abs(out[1]!.t - (137.6 - 232 * (10_000 / 115200) + 12 * (10_000 / 115200))) < 1e-6, `first piece at ${out[1]!.t}`);
     assert.ok(out.every((c, i) => i === 0 || c.t >= out[i - 1]!.t));
     // never before the previous chunk, short chunks untouched
-    const crowded = spreadOverWire([{ t: 10, data: Buffer.alloc(5) }, { t: 12, data: Buffer.alloc(100) }]);
+    const crowded = lineTiming([{ t: 10, data: Buffer.alloc(5) }, { t: 12, data: Buffer.alloc(100) }]);
     assert.ok(crowded[1]!.t > 10 && crowded.at(-1)!.t === 12);
-    assert.deepEqual(spreadOverWire([small]), [small]);
+    assert.deepEqual(lineTiming([small]), [small]);
+  });
+
+  it('puts the rest of a message right after its start when the recorder paused in between; a broken-off frame keeps its silence', () => {
+    const frame = liveFrame(2);
+    // 100 bytes, a 60 ms pause of the recorder, the other 208: the sender never paused.
+    const paused = lineTiming([{ t: 10, data: frame.subarray(0, 100) }, { t: 70, data: frame.subarray(100) }]);
+    const byteMs = 10_000 / 115200;
+    assert.ok(Math.abs(paused.at(-1)!.t - (10 + 208 * byteMs)) < 1e-6, `rest ends at ${paused.at(-1)!.t}`);
+    assert.ok(paused.every((c, i) => i === 0 || c.t - paused[i - 1]!.t < 2));
+    // 100 bytes of a frame, then silence and a new request: the frame broke off, the silence stays.
+    const trigger = encodeTrigger(3, 'live');
+    const broken = lineTiming([{ t: 10, data: frame.subarray(0, 100) }, { t: 300, data: trigger }]);
+    assert.deepEqual(broken.slice(-2).map((c) => c.t), [10, 300]);
   });
 
   it('paces raw bytes at wire speed: ~1 ms pieces at 115200 baud', () => {

@@ -59,7 +59,7 @@ export function parseSimulatedBus(input: { packs?: string; master?: unknown; see
     try {
       return fn();
     } catch (err) {
-      throw new RangeError(`simulator ${name}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new RangeError(`simulator ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   };
   const text = (input.packs ?? '').trim() || '1-4';

@@ -3,7 +3,6 @@ import { promises as fsp } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { realClock, type Clock, type TimerHandle } from '../common/clock';
 import { CaptureEncoder, encodeCaptureHeader, RECORD_HEADER_LEN } from './capture';
-import type { Transport } from './transport';
 
 /**
  * Records what a transport receives into a capture file (src/transport/capture.ts), bounded:
@@ -144,8 +143,8 @@ export class CaptureRecorder extends EventEmitter {
     };
   }
 
-  /** Record every chunk `transport` delivers from now on; returns the function that stops it. */
-  tap(transport: Pick<Transport, 'on' | 'off'>): () => void {
+  /** Record every chunk a transport delivers ('data' events) from now on; returns the function that stops it. */
+  tap(transport: Pick<EventEmitter, 'on' | 'off'>): () => void {
     const onData = (chunk: Buffer): void => this.write(chunk);
     transport.on('data', onData);
     return () => transport.off('data', onData);

@@ -147,13 +147,13 @@ export async function loadReplay(file: string, baudRate = 115200): Promise<{ chu
     const e = err as NodeJS.ErrnoException;
     const why =
       e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder, not a capture file' : e.message;
-    throw new Error(`cannot read the capture ${file}: ${why}`);
+    throw new Error(`cannot read the capture ${file}: ${why}`, { cause: err });
   }
   let parsed;
   try {
     parsed = parseCapture(data);
   } catch (err) {
-    throw new Error(`cannot replay ${file}: ${err instanceof CaptureError ? err.message : String(err)}`);
+    throw new Error(`cannot replay ${file}: ${err instanceof CaptureError ? err.message : String(err)}`, { cause: err });
   }
   const chunks = parsed.format === 'raw' ? paceRaw(parsed.chunks[0]!.data, baudRate) : lineTiming(parsed.chunks, baudRate);
   if (!chunks.length) throw new Error(`cannot replay ${file}: the capture holds no received bytes`);

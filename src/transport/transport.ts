@@ -1,8 +1,9 @@
 import type { EventEmitter } from 'node:events';
 
 /**
- * A byte pipe to the RS485 bus: a serial adapter, a TCP gateway in transparent mode, or
- * the simulator's in-process endpoint. The bus engine only ever sees this interface.
+ * A byte pipe to the RS485 bus: a serial adapter, a TCP gateway in transparent mode, the
+ * simulator's in-process endpoint, or the replay of a capture file. The bus engine only ever
+ * sees this interface.
  *
  * Events:
  *  - 'data'   (chunk: Buffer)            bytes received, in wire order, any chunking
@@ -16,7 +17,7 @@ import type { EventEmitter } from 'node:events';
  * (implementations register a default listener).
  */
 export interface Transport extends EventEmitter {
-  /** 'serial' | 'tcp' | 'sim' */
+  /** 'serial' | 'tcp' | 'sim' | 'replay' */
   readonly kind: string;
   /** Human-readable target, e.g. "/dev/ttyUSB0 @ 115200" or "tcp://192.168.1.50:4196". */
   readonly description: string;

@@ -86,7 +86,8 @@ describe('editor in headless Chromium', function () {
     await red.api.deploy([]);
     await openEditor(page, red.url, 'jkbms');
     const example = await red.api.get<Record<string, unknown>[]>(`/library/examples/flows/${MODULE}/${encodeURIComponent('05 Demo (simulator)')}`);
-    const flow = example.map((n) => (n.type === 'jkbms-bus' ? { ...n, host: gw.host, port: gw.port } : n));
+    // Example 05 ships with the simulator connection; this test drives the TCP fields, so point it at the gateway.
+    const flow = example.map((n) => (n.type === 'jkbms-bus' ? { ...n, transport: 'tcp', host: gw.host, port: gw.port } : n));
     const imported = await page.evaluate((f) => {
       const R = (window as any).RED;
       R.view.importNodes(f, { generateIds: false, touchImport: true });

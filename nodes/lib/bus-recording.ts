@@ -71,7 +71,7 @@ export class BusRecording {
   /** The bus started on `transport`: record it if enabled. */
   attach(transport: Transport): void {
     this.transport = transport;
-    if (this.enabledValue) this.begin();
+    if (this.enabledValue) void this.begin();
   }
 
   /** The bus is stopping: close the file (resolves when it is closed). */
@@ -86,7 +86,8 @@ export class BusRecording {
     if (on) {
       if (this.transport && (!this.recorder || this.recorder.state === 'failed' || this.recorder.state === 'stopped')) {
         await this.end();
-        this.begin();
+        // Answer once the file is open (or refused), so the dialog shows how it went.
+        await this.begin();
       }
     } else {
       await this.end();
@@ -110,9 +111,10 @@ export class BusRecording {
     };
   }
 
-  private begin(): void {
+  /** Resolves when the file is open or the recording failed. */
+  private begin(): Promise<void> {
     const transport = this.transport;
-    if (!transport || this.recorder) return;
+    if (!transport || this.recorder) return Promise.resolve();
     const { file, maxBytes, keep } = this.opts.spec;
     try {
       this.release = claimPort(`record:${file}`, this.opts.owner);
@@ -121,7 +123,7 @@ export class BusRecording {
       this.last = { state: 'failed', file, bytes: 0, totalBytes: 0, rotations: 0, dropped: 0, error: why };
       this.opts.onError(new Error(`cannot record to ${file}: ${why}`));
       this.opts.onChange();
-      return;
+      return Promise.resolve();
     }
     const rec = new CaptureRecorder({ file, maxBytes, keep, meta: { ...this.opts.meta, source: transport.description } });
     this.recorder = rec;
@@ -131,10 +133,11 @@ export class BusRecording {
       this.opts.onChange();
     });
     this.untap = rec.tap(transport);
-    void rec.start().then((ok) => {
+    const started = rec.start().then((ok) => {
       if (ok) this.opts.onChange();
     });
     this.opts.onChange();
+    return started;
   }
 
   private end(): Promise<void> {

@@ -1,19 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Node, NodeAPI } from 'node-red';
-import type { Clock } from '../../src/common/clock';
-import { BusEngine } from '../../src/bus/engine';
 import { claimPort, portKey } from '../../src/transport/port-registry';
-import { ReplayTransport } from '../../src/transport/replay';
-import { SerialTransport } from '../../src/transport/serial';
-import { TcpTransport } from '../../src/transport/tcp';
+import type { ReplayTransport } from '../../src/transport/replay';
 import type { Transport } from '../../src/transport/transport';
 import type { BusEngineApi, BusOptions, BusRole, FrameEvent, PackState } from '../../src/bus/types';
-import { SimulatedBus } from '../../src/sim/connection';
-import type { SimulatedBusSpec } from '../../src/sim/spec';
+import { busFactories, type EngineDeps, type TransportSpec } from './bus-factories';
 import { BusRecording, type RecordingState, type RecordSpec } from './bus-recording';
 import { PackDirectory } from './pack-directory';
 
 export type { RecordSpec } from './bus-recording';
+export { busFactories, type BusFactories, type EngineDeps, type TransportSpec } from './bus-factories';
 
 /**
  * The bus registry: how every node of this package reaches a `jkbms-bus` config node.
@@ -70,43 +66,6 @@ export function getBus(RED: NodeAPI, id: unknown): BusHandle | null {
 export function busById(id: string): BusController | undefined {
   return registry.get(id);
 }
-
-export type TransportSpec =
-  | { kind: 'serial'; path: string; baudRate: number }
-  | { kind: 'tcp'; host: string; port: number }
-  /** The simulator of src/sim inside this Node-RED, on the real clock. */
-  | ({ kind: 'sim' } & SimulatedBusSpec)
-  /** A capture file played with its recorded timing; never transmits. */
-  | { kind: 'replay'; file: string; loop: boolean; speed: number };
-
-export interface EngineDeps {
-  clock?: Clock;
-  log?: (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
-}
-
-export interface BusFactories {
-  createTransport(spec: TransportSpec, log: EngineDeps['log']): Transport;
-  createEngine(transport: Transport, options: Partial<BusOptions>, deps: EngineDeps): BusEngineApi;
-}
-
-/** How the bus builds its transport and engine. Tests replace these (mock binding, simulator). */
-export const busFactories: BusFactories = {
-  createTransport(spec, log) {
-    switch (spec.kind) {
-      case 'serial':
-        return new SerialTransport({ path: spec.path, baudRate: spec.baudRate, ...(log ? { log } : {}) });
-      case 'tcp':
-        return new TcpTransport({ host: spec.host, port: spec.port, ...(log ? { log } : {}) });
-      case 'sim':
-        return new SimulatedBus({ packs: spec.packs, master: spec.master, seed: spec.seed, faults: spec.faults });
-      case 'replay':
-        return new ReplayTransport({ file: spec.file, loop: spec.loop, speed: spec.speed, ...(log ? { log } : {}) });
-    }
-  },
-  createEngine(transport, options, deps) {
-    return new BusEngine(transport, options, deps);
-  },
-};
 
 /** What the bus shows as its status (mapped to a Node-RED status by the bus node). */
 export type BusPhase = (

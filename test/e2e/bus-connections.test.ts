@@ -46,7 +46,7 @@ describe('bus dialog: connections in headless Chromium', function () {
       { id: 'bc000000000pack1', type: 'jkbms', z: 'bc0000000000tab1', name: 'pack 1', bus: 'bc00000000000bus', address: 1, serial: '', emitLive: true,
         emitSettings: false, emitInfo: false, emitAvailability: false, rate: 'all', interval: 10, x: 200, y: 100, wires: [[]] },
     ]);
-    await until(async () => (await red.api.get<PacksReply>('/jkbms/packs?bus=bc00000000000bus')).packs.filter((p) => p.serial).length === 2, 30_000, 'both simulated packs identified');
+    await until(async () => (await red.api.get<PacksReply>('/jkbms/packs?bus=bc00000000000bus')).packs.filter((p) => p.serial).length === 2, 60_000, 'both simulated packs identified');
     ({ browser, page } = await editorInChromium(red.url, 'jkbms-bus', pageErrors));
   });
   afterEach(async function () {

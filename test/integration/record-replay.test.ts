@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,7 +29,11 @@ helper.init(require.resolve('node-red'));
 
 const ROOT = resolve(__dirname, '..', '..');
 const RECORD_S = Number(process.env.JKBMS_RECORD_S ?? 60);
-/** How far a replayed gap between two frames may differ from the recorded one, ms: 95 % of them, and the worst (a GC pause, a busy machine). */
+/**
+ * How far a replayed gap between two frames may differ from the recorded one, ms: 95 % of them,
+ * and the worst (a GC pause). A replay cannot be more punctual than its event loop: on a machine
+ * busy with other work the loop's own measured delay (twice: both ends of a gap) is added.
+ */
 const GAP_P95_MS = 3;
 const GAP_MAX_MS = 10;
 
@@ -97,6 +102,8 @@ describe('recording and replay through bus nodes (real clock)', function () {
     assert.equal(cap.format, 'capture');
     assert.equal(cap.truncatedBytes, 0);
 
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    lag.enable();
     await helper.load(
       [busNode, packNode],
       [
@@ -110,7 +117,10 @@ describe('recording and replay through bus nodes (real clock)', function () {
     let ended = false;
     play.currentTransport.once('end', () => (ended = true));
     await until(() => ended, RECORD_S * 1000 + 30_000, 'the end of the replay');
+    lag.disable();
     await sleep(200); // a last tail-less frame is released after 25 ms of silence
+    const lagP95 = lag.percentile(95) / 1e6 - 1; // minus the 1 ms sampling period
+    const lagMax = lag.max / 1e6 - 1;
 
     // The same frames, same values, same order (a frame the recording bus had not released yet when
     // it stopped may come at the very end of the replay).
@@ -144,10 +154,13 @@ describe('recording and replay through bus nodes (real clock)', function () {
     console.log(
       `      ${recorded.length} frames recorded in ${RECORD_S} s (${cap.chunks.length} chunks, ${readFileSync(file).length} bytes), ${replayed.length} replayed, same values and order;` +
         ` gap error vs the capture: median ${pct(errors, 0.5).toFixed(2)} ms, p95 ${pct(errors, 0.95).toFixed(2)} ms, max ${errors.at(-1)!.toFixed(2)} ms;` +
-        ` vs what the recording bus saw: median ${pct(vsRecorder, 0.5).toFixed(2)} ms, max ${vsRecorder.at(-1)!.toFixed(2)} ms (${moved} frames placed on the line's timing)`,
+        ` vs what the recording bus saw: median ${pct(vsRecorder, 0.5).toFixed(2)} ms, max ${vsRecorder.at(-1)!.toFixed(2)} ms (${moved} frames placed on the line's timing);` +
+        ` event loop delay during the replay p95 ${lagP95.toFixed(2)} ms, max ${lagMax.toFixed(2)} ms`,
     );
-    assert.ok(pct(errors, 0.95) <= GAP_P95_MS, `95th percentile of the gap error ${pct(errors, 0.95).toFixed(2)} ms`);
-    assert.ok(errors.at(-1)! <= GAP_MAX_MS, `largest gap error ${errors.at(-1)!.toFixed(2)} ms`);
+    const p95Limit = GAP_P95_MS + 2 * Math.max(0, lagP95);
+    const maxLimit = GAP_MAX_MS + 2 * Math.max(0, lagMax);
+    assert.ok(pct(errors, 0.95) <= p95Limit, `95th percentile of the gap error ${pct(errors, 0.95).toFixed(2)} ms (limit ${p95Limit.toFixed(2)} ms)`);
+    assert.ok(errors.at(-1)! <= maxLimit, `largest gap error ${errors.at(-1)!.toFixed(2)} ms (limit ${maxLimit.toFixed(2)} ms)`);
     assert.ok(pct(vsRecorder, 0.5) <= 1, `median gap error against the recording bus ${pct(vsRecorder, 0.5).toFixed(2)} ms`);
 
     // jkbms parse reads the same file and counts the same frames.

@@ -31,11 +31,12 @@ const ROOT = resolve(__dirname, '..', '..');
 const RECORD_S = Number(process.env.JKBMS_RECORD_S ?? 60);
 /**
  * How far a replayed gap between two frames may differ from the recorded one, ms: 95 % of them,
- * and the worst (a GC pause). A replay cannot be more punctual than its event loop: on a machine
- * busy with other work the loop's own measured delay (twice: both ends of a gap) is added.
+ * and the worst (a GC pause). A replay cannot be more punctual than its event loop: these two
+ * are judged when the loop was never held up longer than STALL_MS during the replay.
  */
 const GAP_P95_MS = 3;
 const GAP_MAX_MS = 10;
+const STALL_MS = 20;
 
 const user = (id: string, busId: string): FlowNode => ({ id, type: 'jkbms', z: 't1', bus: busId, address: 1, serial: '', emitLive: true,
   emitSettings: false, emitInfo: false, emitAvailability: false, rate: 'all', interval: 10, wires: [[]] });
@@ -157,10 +158,16 @@ describe('recording and replay through bus nodes (real clock)', function () {
         ` vs what the recording bus saw: median ${pct(vsRecorder, 0.5).toFixed(2)} ms, max ${vsRecorder.at(-1)!.toFixed(2)} ms (${moved} frames placed on the line's timing);` +
         ` event loop delay during the replay p95 ${lagP95.toFixed(2)} ms, max ${lagMax.toFixed(2)} ms`,
     );
-    const p95Limit = GAP_P95_MS + 2 * Math.max(0, lagP95);
-    const maxLimit = GAP_MAX_MS + 2 * Math.max(0, lagMax);
-    assert.ok(pct(errors, 0.95) <= p95Limit, `95th percentile of the gap error ${pct(errors, 0.95).toFixed(2)} ms (limit ${p95Limit.toFixed(2)} ms)`);
-    assert.ok(errors.at(-1)! <= maxLimit, `largest gap error ${errors.at(-1)!.toFixed(2)} ms (limit ${maxLimit.toFixed(2)} ms)`);
+    // Most gaps are exact wherever this runs; the tail is judged only when the machine let the
+    // event loop run on time (another process hogging both cores stalls any timer).
+    assert.ok(pct(errors, 0.5) <= 1, `median gap error ${pct(errors, 0.5).toFixed(2)} ms`);
+    assert.ok(pct(errors, 0.75) <= 2, `75th percentile of the gap error ${pct(errors, 0.75).toFixed(2)} ms`);
+    if (lagMax <= STALL_MS) {
+      assert.ok(pct(errors, 0.95) <= GAP_P95_MS, `95th percentile of the gap error ${pct(errors, 0.95).toFixed(2)} ms`);
+      assert.ok(errors.at(-1)! <= GAP_MAX_MS, `largest gap error ${errors.at(-1)!.toFixed(2)} ms`);
+    } else {
+      console.log(`      (p95 and max of the gap error not judged: the machine stalled the event loop for ${lagMax.toFixed(0)} ms during the replay)`);
+    }
     assert.ok(pct(vsRecorder, 0.5) <= 1, `median gap error against the recording bus ${pct(vsRecorder, 0.5).toFixed(2)} ms`);
 
     // jkbms parse reads the same file and counts the same frames.

@@ -14,9 +14,13 @@ import { packOnce } from './helpers/nodered';
 
 const ROOT = resolve(__dirname, '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-/** Packed (gzip) and unpacked limits, in bytes: about 25 % above the 0.1.0 figures (270 kB / 987 kB, 216 files). */
-const MAX_PACKED = 340_000;
-const MAX_UNPACKED = 1_250_000;
+/**
+ * Packed (gzip) and unpacked limits, in bytes: about 25 % above the 0.1.0 figures (270 kB / 987 kB,
+ * 216 files), raised by the simulator/replay connections and recording of issue 11 (the library's
+ * capture, recorder, replay and simulated-bus modules with their typings: 258 files, 340 kB / 1233 kB).
+ */
+const MAX_PACKED = 360_000;
+const MAX_UNPACKED = 1_300_000;
 
 /** Everything a user's install gets, relative to the package root. */
 const ALLOWED: RegExp[] = [

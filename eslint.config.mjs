@@ -27,7 +27,7 @@ const LAYERS = {
   sim: ['protocol', 'common', 'messages', 'transport'],
   energy: ['protocol', 'common', 'messages', 'bus/index'],
   bank: ['protocol', 'common', 'messages', 'energy', 'bus/index'],
-  ha: ['protocol', 'common', 'messages', 'energy', 'bank', 'bus/index'],
+  ha: ['protocol', 'common', 'messages', 'energy', 'bank', 'health', 'bus/index'],
   health: ['protocol', 'common', 'messages'],
   cli: ['*'],
   bench: ['*'],

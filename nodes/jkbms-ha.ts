@@ -1,6 +1,7 @@
 /**
  * `jkbms-ha`: Home Assistant MQTT discovery for the packs of `jkbms` nodes (and the bank of a
- * `jkbms-bank` node, as a device of its own). Emits messages
+ * `jkbms-bank` node, as a device of its own; the reports of a `jkbms-health` node join the
+ * pack and bank devices). Emits messages
  * for the core `mqtt out` node ({ topic, payload, retain, qos }) on its first output; we ship
  * no MQTT client. With the "controls" option, HA commands become write requests on the second
  * output, for a `jkbms-write` node whose results come back in.
@@ -202,13 +203,13 @@ export = function (RED: NodeAPI) {
     };
     updateStatus();
 
-    // Restore the energy counters, the announced-config registry and what is known of each pack
-    // (serial, device info, settings): from the node context (default store; persistent when
+    // Restore the energy counters, the announced-config registry, what is known of each pack
+    // (serial, device info, settings) and each device's last health report: from the node context (default store; persistent when
     // settings.js configures contextStorage), else from the previous instance of this node in
     // this process (a redeploy). Nothing is announced before this has run.
     const previous = carried.get(this.id);
     carried.delete(this.id);
-    const keys = ['energy', 'announced', 'packs'] as const;
+    const keys = ['energy', 'announced', 'packs', 'health'] as const;
     const read = (i: number, got: StoredState, failed: Error | null): void => {
       if (i < keys.length) {
         ctx.get(keys[i]!, (err: Error, value: unknown) => read(i + 1, { ...got, [keys[i]!]: value }, failed ?? err ?? null));

@@ -7,10 +7,13 @@
  * the widest pack, the alarms, the stale packs), it is an attribute of the entity, published
  * in the state under `attributes.<key>` and read with `json_attributes_template`.
  * The energy counters are the bank node's own (kept across restarts there): never integrated here.
+ * With a jkbms-health node's bank reports, the bank also gets its Health problem sensor and the
+ * packs' SOC / SOH offsets (src/ha/health.ts).
  */
 import type { BankAlarm, BankPayload, CellRef, TemperatureRef } from '../bank/types';
 import type { EntityDef, EntityTable } from './entities';
 import { MANUFACTURER } from './constants';
+import { type BankHealthView, bankHealthDiagnostics, bankHealthProblem, bankHealthState, findingsKey } from './health';
 import type { DeviceInfo } from './types';
 
 /** The fields of the bank payload the HA device uses (checked by src/ha/input.ts). */
@@ -45,6 +48,8 @@ export interface BankView {
   /** The bus's name (jkbms-bus), as in the bank message's topic. */
   busName: string;
   summary: BankSummary;
+  /** The last report of a jkbms-health node about this bus's bank; absent or null: none yet, no health entities. */
+  health?: BankHealthView | null;
 }
 
 export const BANK_MODEL = 'JK-PB bank';
@@ -97,6 +102,9 @@ export const BANK_ENTITIES: EntityTable<BankView> = [
       sensor({ key: 'max_pack_delta', name: 'Largest pack cell delta', path: ['max_pack_delta'], ...V, ...M, precision: 3, diagnostic: true, ...attrs('max_pack_delta') }),
     ],
   },
+  // Health: only once a jkbms-health node has reported the bank.
+  { group: 'core', entities: (v) => (v.health ? bankHealthProblem() : []) },
+  { group: 'details', entities: (v) => (v.health ? bankHealthDiagnostics(v.health) : []) },
 ];
 
 const cellAt = (c: CellRef | null) => ({ pack: c?.address ?? null, cell: c?.cell ?? null });
@@ -106,6 +114,7 @@ const alarmOf = (a: BankAlarm) => ({ pack: a.address, alarm: a.alarm, label: a.l
 /** The JSON state published on the bank's state topic. Every attribute is an object, also while unknown. */
 export function bankState(v: BankView): Record<string, unknown> {
   const s = v.summary;
+  const health = v.health ? bankHealthState(v.health) : null;
   return {
     packs_online: s.packsOnline,
     packs_expected: s.packsExpected,
@@ -129,6 +138,7 @@ export function bankState(v: BankView): Record<string, unknown> {
     discharging_mos: s.dischargingMos,
     energy_charged: s.energyChargedKwh,
     energy_discharged: s.energyDischargedKwh,
+    ...health?.state,
     attributes: {
       stale_packs: { packs: [...s.stale] },
       cell_min: cellAt(s.cellMin),
@@ -137,13 +147,14 @@ export function bankState(v: BankView): Record<string, unknown> {
       temperature_min: sensorAt(s.temperatureMin),
       temperature_max: sensorAt(s.temperatureMax),
       alarm: { alarms: s.alarms.map(alarmOf) },
+      ...health?.attributes,
     },
   };
 }
 
-/** What must reach HA at once (see packUrgentKey): alarms, the MOS and enabled flags, the counted packs. */
-export function bankUrgentKey(s: BankSummary): string {
-  return JSON.stringify([s.alarm, s.alarms.map((a) => [a.address, a.alarm]), s.chargingMos, s.dischargingMos, s.chargingEnabled, s.dischargingEnabled, s.packsOnline, s.stale]);
+/** What must reach HA at once (see packUrgentKey): alarms, the MOS and enabled flags, the counted packs, which health findings there are. */
+export function bankUrgentKey(s: BankSummary, health: BankHealthView | null = null): string {
+  return JSON.stringify([s.alarm, s.alarms.map((a) => [a.address, a.alarm]), s.chargingMos, s.dischargingMos, s.chargingEnabled, s.dischargingEnabled, s.packsOnline, s.stale, findingsKey(health)]);
 }
 
 export function bankDevice(deviceId: string, v: BankView): DeviceInfo {

@@ -1,14 +1,19 @@
 /**
- * The Home Assistant bridge: turns checked `jkbms` and `jkbms-bank` messages into retained
- * discovery configs, JSON states and availability for the core `mqtt out` node. Pure apart from
+ * The Home Assistant bridge: turns checked `jkbms`, `jkbms-bank` and `jkbms-health` messages
+ * into retained discovery configs, JSON states and availability for the core `mqtt out` node. Pure apart from
  * the injected clock, publish and persist callbacks, so it runs unchanged under a fake clock.
  *
  * Each HA device is a slot (src/ha/slot.ts): a pack per bus + address (src/ha/pack-slot.ts:
  * identity, serial wait, energy) or a bank per bus, named by its bank id (src/ha/bank-slot.ts). Nothing is
  * published for a pack before its first live frame, nor before the stored state has been read
  * back (`restore`). Persisted through `persist` (node context): the announced-config registry
- * (src/ha/registry.ts), the energy counters (src/energy/store.ts) and what is known of the pack
- * at each bus + address: serial, device info, settings (src/ha/pack-memory.ts).
+ * (src/ha/registry.ts), the energy counters (src/energy/store.ts), what is known of the pack
+ * at each bus + address: serial, device info, settings (src/ha/pack-memory.ts), and each
+ * device's last health report (src/ha/health-memory.ts).
+ *
+ * Health (src/ha/health.ts) is no device of its own: a pack's report joins the pack's device,
+ * the bank's report the bank's device (a jkbms-bank node must be wired in too; until its first
+ * summary the bank's health waits).
  *
  * Controls (option `controls`, src/ha/commands.ts): an HA command becomes a write request for a
  * jkbms-write node, its confirmed result an immediate state; a refused command or a failed
@@ -20,6 +25,8 @@ import type { BankIdentity } from '../bank/types';
 import type { BmsIdentity } from '../messages/message';
 import type { BankSummary } from './bank';
 import { BankSlot } from './bank-slot';
+import type { BankHealthView } from './health';
+import { HealthMemory, type RememberedHealth } from './health-memory';
 import { type ControlOutcome, handleCommand } from './commands';
 import type { ControlInput } from './control-input';
 import { bridgeAvailabilityTopic, serialDeviceId } from './ids';
@@ -33,7 +40,7 @@ import type { HaOptions, MqttMessage } from './types';
 export type { AnnouncedDevice } from './registry';
 export type { ControlErrorCode, ControlOutcome } from './commands';
 
-export type PersistKey = 'energy' | 'announced' | 'packs';
+export type PersistKey = 'energy' | 'announced' | 'packs' | 'health';
 
 export interface BridgeDeps {
   clock: Clock;
@@ -55,6 +62,7 @@ export interface StoredState {
   energy?: unknown;
   announced?: unknown;
   packs?: unknown;
+  health?: unknown;
 }
 
 export class HaBridge {
@@ -64,6 +72,9 @@ export class HaBridge {
   private readonly registry: AnnouncedRegistry;
   private readonly energy: EnergyStore | null;
   private readonly memory: PackMemory;
+  private readonly health: HealthMemory;
+  /** By bus id: a bank health report that came before the bank's first summary. */
+  private readonly bankHealth = new Map<string, BankHealthView>();
   private restored = false;
 
   constructor(
@@ -73,6 +84,7 @@ export class HaBridge {
     this.registry = new AnnouncedRegistry(() => this.persist('announced'));
     this.energy = opts.groups.energy ? new EnergyStore(opts.energyMaxGap * 1000, () => this.persist('energy')) : null;
     this.memory = new PackMemory(() => this.persist('packs'));
+    this.health = new HealthMemory(() => this.persist('health'));
   }
 
   /**
@@ -83,20 +95,23 @@ export class HaBridge {
    */
   restore(stored: StoredState): MqttMessage[] {
     this.memory.merge(stored.packs);
+    this.health.merge(stored.health);
     this.registry.merge(stored.announced);
     this.energy?.merge(stored.energy, (id) => [...this.packs.values()].map((s) => s.counter(id)).find((c) => c !== undefined));
     this.restored = true;
     for (const slot of this.packs.values()) {
       slot.adoptMemory();
+      slot.adoptHealth();
       slot.remember();
     }
-    for (const key of ['packs', 'announced', 'energy'] as const) this.persist(key);
-    return [...this.packs.values()].flatMap((s) => [...s.update(), ...s.offerState()]);
+    for (const key of ['packs', 'announced', 'energy', 'health'] as const) this.persist(key);
+    const banks = [...this.banks.values()].filter((b) => b.adoptHealth());
+    return [...this.packs.values(), ...banks].flatMap((s) => [...s.update(), ...s.offerState()]);
   }
 
   /** What `persist` would store now. */
-  stored(): { energy: unknown; announced: Record<string, AnnouncedDevice>; packs: Record<string, KnownPack> } {
-    return { energy: this.energy?.toJSON() ?? {}, announced: this.registry.toJSON(), packs: this.memory.toJSON() };
+  stored(): { energy: unknown; announced: Record<string, AnnouncedDevice>; packs: Record<string, KnownPack>; health: Record<string, RememberedHealth> } {
+    return { energy: this.energy?.toJSON() ?? {}, announced: this.registry.toJSON(), packs: this.memory.toJSON(), health: this.health.toJSON() };
   }
 
   /** Messages to publish when the node starts: the bridge is online. */
@@ -147,6 +162,23 @@ export class HaBridge {
       }
       case 'bank':
         return this.bank(input.bank, input.summary);
+      case 'health': {
+        const slot = this.pack(input.bms);
+        const out = slot.identify(input.bms, input.serialNumber);
+        slot.takeHealth(input.health);
+        // Health alone never announces a pack: its entities join the device with its live data.
+        return slot.live ? [...out, ...slot.update(), ...slot.offerState()] : out;
+      }
+      case 'health-bank': {
+        const bank = this.banks.get(input.bus.busId);
+        if (!bank) {
+          // No bank device (yet): it takes this report with its first summary.
+          this.bankHealth.set(input.bus.busId, input.health);
+          return [];
+        }
+        bank.takeHealth(input.health);
+        return [...bank.update(), ...bank.offerState()];
+      }
     }
   }
 
@@ -169,6 +201,7 @@ export class HaBridge {
         publish: (msgs) => this.deps.publish(msgs),
         energy: this.energy,
         memory: this.memory,
+        health: this.health,
         restored: () => this.restored,
         serialExpected: this.deps.serialExpected ?? ((_busId, address) => address !== 0),
         writable: (busId) => this.deps.writable?.(busId) === true,
@@ -182,10 +215,14 @@ export class HaBridge {
   private bank(ref: BankIdentity, summary: BankSummary): MqttMessage[] {
     let bank = this.banks.get(ref.busId);
     if (!bank) {
-      bank = new BankSlot(ref, summary, { opts: this.opts, clock: this.deps.clock, registry: this.registry, publish: (msgs) => this.deps.publish(msgs) });
+      bank = new BankSlot(ref, summary, { opts: this.opts, clock: this.deps.clock, registry: this.registry, publish: (msgs) => this.deps.publish(msgs), health: this.health });
       this.banks.set(ref.busId, bank);
     }
     bank.take(ref, summary);
+    const early = this.bankHealth.get(ref.busId);
+    this.bankHealth.delete(ref.busId);
+    if (early) bank.takeHealth(early);
+    else bank.adoptHealth();
     return [...bank.update(), ...bank.offerState()];
   }
 
@@ -206,6 +243,7 @@ export class HaBridge {
             (target.serialNumber !== undefined && deviceId === serialDeviceId(target.serialNumber))),
     );
     const out = this.registry.remove(ids, this.opts.qos);
+    this.health.forget(ids);
     for (const slot of [...this.packs.values(), ...this.banks.values()]) if (slot.deviceId !== null && ids.includes(slot.deviceId)) slot.forget();
     return out;
   }
@@ -215,6 +253,7 @@ export class HaBridge {
     if (key === 'energy') {
       if (this.energy) this.deps.persist('energy', this.energy.toJSON());
     } else if (key === 'announced') this.deps.persist('announced', this.registry.toJSON());
+    else if (key === 'health') this.deps.persist('health', this.health.toJSON());
     else this.deps.persist('packs', this.memory.toJSON());
   }
 }

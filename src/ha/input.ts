@@ -1,15 +1,17 @@
 /**
  * What the `jkbms-ha` node accepts besides control messages (src/ha/control-input.ts), checked
- * field by field (src/ha/check.ts): jkbms messages, jkbms-bank summaries, HA's birth message
- * and the remove command.
+ * field by field (src/ha/check.ts): jkbms messages, jkbms-bank summaries, jkbms-health reports
+ * (src/ha/health-input.ts), HA's birth message and the remove command.
  */
 import { bankIdFrom } from '../bank/config';
 import type { BankIdentity } from '../bank/types';
 import type { BmsIdentity } from '../messages/message';
 import type { BalancingState, ChargeStage, InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
 import type { BankSummary } from './bank';
-import { address, bool, boolOrNull, checkBms, checkInfo, checkSettings, HaInputError, isAddress, isCount, isNum, isObj, num, numArray, numOrNull, type Obj, str } from './check';
+import { address, bool, boolOrNull, checkBms, checkInfo, checkSettings, HaInputError, isAddress, isCount, isNum, isObj, num, numArray, numOrNull, type Obj, str, strOrNull } from './check';
 import { TEMPERATURE_KEYS, type TemperatureKey } from './constants';
+import type { BankHealthView, PackHealthView } from './health';
+import { checkBankHealth, checkPackHealth, healthBankBus } from './health-input';
 
 export { HaInputError } from './check';
 
@@ -25,12 +27,16 @@ export type HaInput =
   | { kind: 'info'; bms: BmsIdentity; payload: InfoPayload }
   | { kind: 'availability'; bms: BmsIdentity; online: boolean }
   /** A jkbms-bank summary. */
-  | { kind: 'bank'; bank: BankIdentity; summary: BankSummary };
+  | { kind: 'bank'; bank: BankIdentity; summary: BankSummary }
+  /** A jkbms-health report of one pack (output 1); `serialNumber`: the pack it is about, when known. */
+  | { kind: 'health'; bms: BmsIdentity; serialNumber: string | null; health: PackHealthView }
+  /** A jkbms-health report of the bank of a bus (output 2). */
+  | { kind: 'health-bank'; bus: { bus: string; busId: string }; health: BankHealthView };
 
 export interface InputOptions {
   /**
    * The config node id of the deployed jkbms-bus with this name, or null when there is none or
-   * several (a bank message without msg.bms names its bus only in its topic).
+   * several (a bank or bank health message without msg.bms names its bus only in its topic).
    */
   busIdOf?: (busName: string) => string | null;
 }
@@ -184,12 +190,22 @@ export function parseInput(msg: { topic?: unknown; payload?: unknown; bms?: unkn
     return { kind: 'remove', target: checkRemove(p) };
   }
   if (isObj(p) && p.type === 'bank') return parseBank(msg.topic, msg.bms, p, opts);
+  if (isObj(p) && p.type === 'health-bank') {
+    const health = checkBankHealth(p);
+    return { kind: 'health-bank', bus: healthBankBus(msg.topic, msg.bms, opts.busIdOf), health };
+  }
   if (!isObj(p) || msg.bms === undefined) throw new HaInputError('unknown-input');
-  if (!['live', 'settings', 'info', 'availability'].includes(p.type as string)) throw new HaInputError('unsupported-type', 'msg.payload.type');
+  if (!['live', 'settings', 'info', 'availability', 'health'].includes(p.type as string)) throw new HaInputError('unsupported-type', 'msg.payload.type');
   const bms = checkBms(msg.bms);
   // The payload's own address (null = unknown) must not contradict msg.bms.
   if (p.address !== undefined && p.address !== null && p.address !== bms.address) throw new HaInputError('bad-field', 'msg.payload.address');
   switch (p.type) {
+    case 'health': {
+      // Nor its serial number (a report about another pack than the one at this address now).
+      const serialNumber = strOrNull(p, 'serialNumber', 'msg.payload');
+      if (serialNumber !== null && bms.serialNumber !== null && serialNumber !== bms.serialNumber) throw new HaInputError('bad-field', 'msg.payload.serialNumber');
+      return { kind: 'health', bms, serialNumber, health: checkPackHealth(p) };
+    }
     case 'live':
       return { kind: 'live', bms, payload: checkLive(p), at: isObj(msg.frame) && isNum(msg.frame.ts) ? msg.frame.ts : null };
     case 'settings':

@@ -9,6 +9,7 @@ import { findSetting } from '../protocol/settings';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../protocol/types';
 import { controlSettings } from './controls';
 import type { EntityDef } from './entities';
+import type { PackHealthView } from './health';
 
 /** The device-info fields the HA side uses (never the passcodes): what is remembered of a pack's info frame. */
 export const INFO_FIELDS = ['vendorId', 'hardwareVersion', 'softwareVersion', 'deviceName', 'manufacturingDate', 'serialNumber', 'powerOnCount', 'uart1Protocol', 'uart2Protocol', 'canProtocol'] as const;
@@ -29,6 +30,8 @@ export interface PackView {
   energy: { chargedKWh: number; dischargedKWh: number } | null;
   /** Switches and numbers to announce (needs `settings`); absent or null: none. */
   controls?: { protection: boolean } | null;
+  /** The last report of a jkbms-health node about this pack; absent or null: none yet, no health entities. */
+  health?: PackHealthView | null;
 }
 
 /**

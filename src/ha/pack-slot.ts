@@ -11,6 +11,10 @@
  * the same on every deploy. A serial arriving later replaces the provisional device (deleted)
  * and carries its energy over; a different serial at the address (a pack swapped) marks the old
  * device offline, keeps its configs, and announces the new pack with its next live frame.
+ *
+ * Health (a jkbms-health node's reports) joins the device: its entities appear with the first
+ * report (never before the pack's first live frame), and the last report is remembered by
+ * device id (HealthMemory), so a redeploy announces them again at once.
  */
 import type { TimerHandle } from '../common/clock';
 import type { EnergyIntegrator } from '../energy/integrator';
@@ -18,6 +22,8 @@ import type { EnergyStore } from '../energy/store';
 import type { BmsIdentity } from '../messages/message';
 import type { LivePayload, SettingsPayload } from '../protocol/types';
 import { applyConfirmed } from './controls';
+import type { PackHealthView } from './health';
+import type { HealthMemory } from './health-memory';
 import { commandPrefix, type PackTopics, packTopics, provisionalDeviceId, serialDeviceId, topicLevel, usableSerial } from './ids';
 import { PACK_ENTITIES, type PackView, packDevice, packState, packUrgentKey } from './pack';
 import type { PackInfo } from './pack-fields';
@@ -30,6 +36,8 @@ export interface PackContext extends SlotContext {
   /** Energy counters by device id; null when the energy group is off. */
   readonly energy: EnergyStore | null;
   readonly memory: PackMemory;
+  /** The last health report of each device. */
+  readonly health: HealthMemory;
   /** The stored state (serials, registry, counters) has been read: until then nothing is announced. */
   restored(): boolean;
   /** Whether the pack's serial number can be learned on its bus (it asks for device info, and it is not the JK master). */
@@ -46,6 +54,8 @@ export class PackSlot extends DeviceSlot<PackView> {
   live: LivePayload | null = null;
   settings: SettingsPayload | null = null;
   info: PackInfo | null = null;
+  /** The last jkbms-health report about this pack (null: none, no health entities). */
+  health: PackHealthView | null = null;
   isOnline = true;
   private integrator: EnergyIntegrator | null;
   /** The device id the energy counter is saved under (null while the id is not known). */
@@ -94,6 +104,7 @@ export class PackSlot extends DeviceSlot<PackView> {
       this.live = null;
       this.settings = null;
       this.info = null;
+      this.health = null;
       this.identity = { ...bms, serialNumber: serial };
     } else {
       this.identity = { ...merged, serialNumber: serial };
@@ -110,10 +121,22 @@ export class PackSlot extends DeviceSlot<PackView> {
     this.settings ??= known.settings;
   }
 
+  /** The health last reported for this device, if this slot has none of its own (a redeploy, a restart). */
+  adoptHealth(): void {
+    if (this.deviceId !== null) this.health ??= this.ctx.health.pack(this.deviceId);
+  }
+
   /** Remember what is known now (once the stored state has been read and the device id settled). */
   remember(): void {
     if (!this.ctx.restored() || this.deviceId === null) return;
     this.ctx.memory.set(this.busId, this.address, { serialNumber: usableSerial(this.identity.serialNumber), info: this.info, settings: this.settings });
+    if (this.health) this.ctx.health.set(this.deviceId, { kind: 'pack', health: this.health });
+  }
+
+  /** A jkbms-health report about this pack. */
+  takeHealth(health: PackHealthView): void {
+    this.health = health;
+    this.remember();
   }
 
   /** A live frame taken at `at` (wall-clock ms). */
@@ -173,6 +196,7 @@ export class PackSlot extends DeviceSlot<PackView> {
       info: this.info,
       energy: i ? { chargedKWh: i.chargedKWh, dischargedKWh: i.dischargedKWh } : null,
       controls: this.hasControls() ? { protection: this.ctx.opts.protection === true } : null,
+      health: this.health,
     };
   }
 
@@ -185,7 +209,7 @@ export class PackSlot extends DeviceSlot<PackView> {
   }
 
   protected urgentKey(): string {
-    return this.live ? packUrgentKey({ live: this.live, settings: this.settings }) : '';
+    return this.live ? packUrgentKey({ live: this.live, settings: this.settings, health: this.health }) : '';
   }
 
   protected shape(): string {
@@ -201,6 +225,7 @@ export class PackSlot extends DeviceSlot<PackView> {
       [t.mos, t.t1, t.t2, t.t3, t.t4, t.t5].map((x) => x === null),
       this.settings !== null,
       this.hasControls(),
+      this.health ? this.health.cells.length : null,
     ]);
   }
 
@@ -246,6 +271,9 @@ export class PackSlot extends DeviceSlot<PackView> {
     this.signature = null;
     this.published = null;
     if (!swapped) this.adoptMemory();
+    this.adoptHealth();
+    const provisional = provisionalDeviceId(this.busId, this.address);
+    if (deviceId !== provisional) this.ctx.health.forget([provisional]);
     this.remember();
     const store = this.ctx.energy;
     if (!store || !this.integrator) return;
@@ -253,7 +281,6 @@ export class PackSlot extends DeviceSlot<PackView> {
     if (!swapped) {
       // The counts of this session (and what the provisional counter held) belong to this pack.
       next.absorb(this.integrator.snapshot());
-      const provisional = provisionalDeviceId(this.busId, this.address);
       if (deviceId !== provisional) {
         if (this.attached === provisional) store.forget(provisional);
         else store.absorb(provisional, next);

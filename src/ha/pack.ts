@@ -8,12 +8,14 @@
  * Enabled by default (the lean set): voltage, current, power, SOC, SOH, remaining and full
  * capacity, cycles, min / max / delta / average cell, each cell, the temperatures, the MOS and
  * balancing states, the Alarm problem sensor (active alarms as its attribute), the energy
- * counters and the main switches. Everything else is `enabled_by_default: false`.
+ * counters, the main switches and, once a jkbms-health node has reported the pack, its Cell
+ * health problem sensor (src/ha/health.ts). Everything else is `enabled_by_default: false`.
  */
 import { alarmLabel } from '../protocol/alarms';
 import { MANUFACTURER, presentTemperatures, snake } from './constants';
 import { controlEntities, controlState } from './controls';
 import { type EntityDef, type EntityTable, two } from './entities';
+import { findingsKey, packHealthDiagnostics, packHealthProblem, packHealthState } from './health';
 import { DEVICE_FIELDS, deviceState, HA_ALARMS, nonEmpty, type PackView, settingSensors } from './pack-fields';
 import type { DeviceInfo } from './types';
 
@@ -122,6 +124,9 @@ export const PACK_ENTITIES: EntityTable<PackView> = [
     group: 'core',
     entities: (v) => (v.controls && v.settings ? controlEntities(v.controls.protection) : []),
   },
+  // Health: only once a jkbms-health node has reported this pack.
+  { group: 'core', entities: (v) => (v.health ? packHealthProblem() : []) },
+  { group: 'details', entities: (v) => (v.health ? packHealthDiagnostics(v.health) : []) },
 ];
 
 const round = (x: number, decimals: number): number => {
@@ -188,21 +193,29 @@ export function packState(v: PackView): Record<string, unknown> {
   for (const [k, val] of Object.entries(deviceState(v))) if (val !== undefined) device[k] = val;
   state.device = device;
   if (v.controls && v.settings) state.controls = controlState(v.settings, v.controls.protection);
-  state.attributes = { alarm: { alarms: active } };
+  const attributes: Record<string, unknown> = { alarm: { alarms: active } };
+  if (v.health) {
+    const h = packHealthState(v.health);
+    Object.assign(state, h.state);
+    Object.assign(attributes, h.attributes);
+  }
+  state.attributes = attributes;
   return state;
 }
 
 /**
  * What must reach HA at once rather than with the next rate-limited state: the alarm word, the
- * MOS states and the switches of the settings. A change of this key publishes the state now.
+ * MOS states, the switches of the settings and which health findings there are. A change of
+ * this key publishes the state now.
  */
-export function packUrgentKey(v: Pick<PackView, 'live' | 'settings'>): string {
+export function packUrgentKey(v: Pick<PackView, 'live' | 'settings' | 'health'>): string {
   const s = v.settings;
   return JSON.stringify([
     v.live.alarmMask,
     v.live.chargingMos,
     v.live.dischargingMos,
     s ? [s.chargingEnabled, s.dischargingEnabled, s.balancingEnabled, s.heatingEnabled, s.switchMask] : null,
+    findingsKey(v.health),
   ]);
 }
 

@@ -6,6 +6,7 @@
 import { aggregate } from '../../src/bank/aggregate';
 import type { BankPackInput, BankPayload } from '../../src/bank/types';
 import type { EntityGroups } from '../../src/ha/types';
+import type { BankHealthPayload, CellHealth, Finding, PackHealthPayload } from '../../src/health';
 import type { InfoPayload, LivePayload, SettingsPayload } from '../../src/protocol/types';
 
 export const BUS_ID = 'a1b2c3d4e5f60718';
@@ -275,4 +276,80 @@ export function bankMsg(
   bms?: { busId?: string; bankId: string },
 ): { topic: string; payload: BankPayload; bms?: { bus: string; busId: string; bankId: string } } {
   return bms ? { topic: `${bus}/bank`, payload, bms: { bus, busId: bms.busId ?? BUS_ID, bankId: bms.bankId } } : { topic: `${bus}/bank`, payload };
+}
+
+/** A finding as jkbms-health reports it: the +3.12 mΩ cell 7 of pack `address`. */
+export function resistanceFinding(address = 2, serialNumber: string | null = SERIAL): Finding {
+  return { kind: 'resistance', address, serialNumber, cell: 7, value: 3.12, unit: 'mΩ', text: `pack ${address} cell 7: +3.1 mΩ above its neighbours — check its bus bar` };
+}
+
+/**
+ * A jkbms-health pack report (output 1 payload), 16 cells: cell 7 +3.12 mΩ (σ 0.05, confidence
+ * 1), the others within ±0.1 mΩ, cell 16 not estimated yet (null); with the cell 7 finding
+ * unless `findings` says otherwise.
+ */
+export function healthPayload(address = 2, over: Partial<PackHealthPayload> = {}): PackHealthPayload {
+  const cells: CellHealth[] = Array.from({ length: 16 }, (_, i) => ({
+    cell: i + 1,
+    resistanceMohm: i === 6 ? 3.12 : i === 15 ? null : Math.round(((i % 5) - 2) * 40) / 1000,
+    stdErrMohm: i === 15 ? null : 0.0512,
+    confidence: i === 15 ? 0 : 0.99987,
+    endOfChargeMv: 4.2,
+    endOfDischargeMv: -3.1,
+    kneeFirst: 0,
+    fallFirst: 0,
+  }));
+  return {
+    type: 'health',
+    address,
+    serialNumber: SERIAL,
+    cellCount: 16,
+    since: BANK_NOW - 86_400_000,
+    frames: 86_400,
+    resistanceSamples: 50_000,
+    resistanceWindows: 400,
+    cells,
+    charges: 3,
+    discharges: 2,
+    endOfChargeDeltaMv: 38.5,
+    endOfChargeTrendMvPerDay: 1.234,
+    findings: [resistanceFinding(address)],
+    ts: BANK_NOW,
+    ...over,
+  };
+}
+
+/** A jkbms-health bank report (output 2 payload) of packs 1 and 2: pack 2's finding, and pack 1's SOC 12.3 % above the other. */
+export function bankHealthPayload(over: Partial<BankHealthPayload> = {}): BankHealthPayload {
+  const soc: Finding = {
+    kind: 'soc',
+    address: 1,
+    serialNumber: null,
+    cell: null,
+    value: 12.3,
+    unit: '%',
+    text: 'pack 1: SOC 12 % above the other packs (6 h average) — parallel packs should stay together: check its cables, fuse and connections, or charge the bank to full to recalibrate',
+  };
+  const findings = [resistanceFinding(2), soc];
+  return {
+    type: 'health-bank',
+    packs: [
+      { address: 1, serialNumber: null, soc: 60, soh: 100, socOffset: 12.3, sohOffset: 0 },
+      { address: 2, serialNumber: SERIAL, soc: 48, soh: 98, socOffset: -12.3, sohOffset: null },
+    ],
+    findings,
+    problem: true,
+    ts: BANK_NOW,
+    ...over,
+  };
+}
+
+/** A message of jkbms-health's output 1 (the pack's identity in msg.bms). */
+export function healthMsg(payload: PackHealthPayload = healthPayload(), b: Bms = bms(payload.address, true)) {
+  return { topic: `${b.bus}/${b.address}/health`, payload, bms: b };
+}
+
+/** A message of jkbms-health's output 2 (msg.bms {bus, busId}, or without it: matched by its topic). */
+export function bankHealthMsg(payload: BankHealthPayload = bankHealthPayload(), withBms = true) {
+  return withBms ? { topic: `${BUS_NAME}/health`, payload, bms: { bus: BUS_NAME, busId: BUS_ID } } : { topic: `${BUS_NAME}/health`, payload };
 }

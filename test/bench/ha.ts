@@ -4,14 +4,17 @@
  *
  * The example's setup on a fake clock: four simulated packs (default profile: ±30 A over an
  * hour, so charge over-current trips now and then), the bus engine as master, each frame turned
- * into the message a `jkbms` node sends (rate "all", as in the example), and a bridge with the
- * node's default options. One simulated hour after a two-minute warm-up, deterministic.
+ * into the message a `jkbms` node sends (rate "all", as in the example), a `jkbms-health`
+ * analysis of every live frame whose reports come in every 60 s (its default, as in the
+ * example), and a bridge with the node's default options. One simulated hour after a two-minute
+ * warm-up, deterministic.
  */
 import { FakeClock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
 import type { FrameEvent } from '../../src/bus/types';
 import { HaBridge } from '../../src/ha/bridge';
 import { parseInput } from '../../src/ha/input';
+import { HealthMonitor } from '../../src/health';
 import type { HaOptions, MqttMessage } from '../../src/ha/types';
 import { bmsIdentity } from '../../src/messages/message';
 import { BusSimulator } from '../../src/sim';
@@ -45,11 +48,15 @@ export interface HaRate {
 
 const PACKS = [1, 2, 3, 4];
 
+/** The jkbms-health node's default "Send every", ms. */
+const HEALTH_EVERY_MS = 60_000;
+
 /**
  * @param rateLimitS the node's "State at most every"
  * @param minutes simulated time measured (60 for the README figures; the test measures less and scales)
+ * @param health with the jkbms-health reports (the example has them)
  */
-export async function measureHaRate(rateLimitS = DEFAULT_HA_OPTIONS.rateLimit, minutes = 60, seed = 1): Promise<HaRate> {
+export async function measureHaRate(rateLimitS = DEFAULT_HA_OPTIONS.rateLimit, minutes = 60, seed = 1, health = true): Promise<HaRate> {
   const clock = new FakeClock();
   const sim = new BusSimulator({ packs: PACKS, seed, clock });
   const engine = new BusEngine(sim.createHostEndpoint(), { mode: 'master', addresses: PACKS }, { clock });
@@ -68,12 +75,23 @@ export async function measureHaRate(rateLimitS = DEFAULT_HA_OPTIONS.rateLimit, m
   const bridge = new HaBridge({ ...DEFAULT_HA_OPTIONS, rateLimit: rateLimitS }, { clock, wallNow: () => Date.now(), publish: count, persist: () => undefined });
   bridge.restore({});
   const bus = { name: 'bus1', id: 'f1a00000000000b1' };
+  const monitor = new HealthMonitor();
   engine.on('frame', (e: FrameEvent) => {
     if (e.address === null || !PACKS.includes(e.address)) return;
     if (e.kind === 'live' && counting) lives++;
     const bms = bmsIdentity(bus, e.address, engine.pack(e.address)?.info);
+    if (health && e.kind === 'live' && e.payload.type === 'live') monitor.frame(e.address, e.payload, e.ts, bms.serialNumber);
     count(bridge.handle(parseInput({ topic: `bus1/${e.address}/${e.kind}`, payload: e.payload, bms, frame: { source: e.source, ts: e.ts } })));
   });
+  // The jkbms-health node's messages, every HEALTH_EVERY_MS: one per pack, then the bank's.
+  const report = (): void => {
+    const now = clock.now();
+    const packs = monitor.packReports(now);
+    for (const p of packs) count(bridge.handle(parseInput({ topic: `bus1/${p.address}/health`, payload: p, bms: bmsIdentity(bus, p.address, engine.pack(p.address)?.info) })));
+    count(bridge.handle(parseInput({ topic: 'bus1/health', payload: monitor.bankReport(now, packs), bms: { bus: bus.name, busId: bus.id } })));
+    clock.setTimeout(report, HEALTH_EVERY_MS);
+  };
+  if (health) clock.setTimeout(report, HEALTH_EVERY_MS);
   sim.start();
   engine.start();
   for (let i = 0; i < 20; i++) await Promise.resolve(); // the engine opens its transport
@@ -118,7 +136,7 @@ export function bridgeCostUs(frames = 20_000): number {
 export async function benchHa(): Promise<void> {
   const rows = [await measureHaRate(DEFAULT_HA_OPTIONS.rateLimit), await measureHaRate(0)];
   const costUs = bridgeCostUs();
-  console.log('\nha: state messages per pack and hour, 4 simulated packs (example setup, fake clock)');
+  console.log('\nha: state messages per pack and hour, 4 simulated packs (example setup with jkbms-health reports every 60 s, fake clock)');
   for (const r of rows) {
     console.log(
       `  State at most every ${r.rateLimitS} s: ${r.statesPerPackHour} states, ${r.kBPerPackHour} kB per pack per hour (${r.bytesPerState} B each; ${r.liveFramesPerPackHour} live frames)`,

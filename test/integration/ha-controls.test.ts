@@ -24,6 +24,7 @@ import bankNode = require('../../nodes/jkbms-bank');
 import busNode = require('../../nodes/jkbms-bus');
 import packNode = require('../../nodes/jkbms');
 import haNode = require('../../nodes/jkbms-ha');
+import healthNode = require('../../nodes/jkbms-health');
 import writeNode = require('../../nodes/jkbms-write');
 
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
@@ -117,7 +118,7 @@ describe('Home Assistant controls through MQTT (aedes, core mqtt nodes, jkbms-wr
     await c.subscribeAsync(['homeassistant/#', 'jkbms/#'], { qos: 1 });
     got = { haOut: [], results: [], writeErrors: [], haErrors: [] };
     if (flowNodes) {
-      await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode, commentNode, bankNode], flowNodes);
+      await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode, commentNode, bankNode, healthNode], flowNodes);
     } else {
       await helper.load([busNode, packNode, haNode, writeNode, mqttNodes, catchNode], flow(port, allowWrites));
       for (const id of ['haOut', 'results']) helper.getNode(id).on('input', (m: Msg) => got[id]!.push(m));

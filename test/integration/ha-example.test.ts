@@ -6,7 +6,9 @@
  *
  * What HA would see over two deploys, a copy of the flow, a Node-RED restart and a listen-only
  * bus: no provisional device and no deletion where the pack's identity can be had, the same
- * devices every time, one name per entity, the lean default and the state rate of the README.
+ * devices every time, one name per entity, the lean default and the state rate of the README;
+ * the example's jkbms-health node's entities on the pack devices (under their serial ids) and
+ * the bank device, with valid configs and their fields in the state.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import type { BusSimulator, TcpListener } from '../../src/sim';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
 import { simGateway } from '../helpers/sim';
 import { sleep } from '../helpers/wait';
+import { checkConfig } from '../unit/ha-rules';
 import { readmeFigures } from '../unit/ha-readme';
 
 const { Aedes } = require('aedes') as { Aedes: { createBroker(): Promise<AedesBroker> } };
@@ -93,11 +96,18 @@ describe('Home Assistant as users live with it: the shipped example in a real No
   let hass: MqttClient;
   const seen: Seen[] = [];
   let serials: string[] = [];
+  /** When the first deploy was asked for. */
+  let deployedAt = 0;
 
   const since = (from: number) => seen.slice(from);
   const configsSince = (from: number) => since(from).filter((m) => isConfig(m) && m.payload !== '');
   const deletionsSince = (from: number) => since(from).filter((m) => m.topic.startsWith('homeassistant/') && m.payload === '');
   const packDevices = () => serials.map((s) => `jkbms_${s}`);
+  /** The health entities of every pack (under its serial id) and of the bank announced, since `from`. */
+  const healthAnnounced = (from: number) => {
+    const topics = new Set(configsSince(from).map((m) => m.topic));
+    return packDevices().every((d) => topics.has(`homeassistant/binary_sensor/${d}_cell_health/config`)) && topics.has('homeassistant/binary_sensor/jkbms_bank_bus1_health/config');
+  };
   /** Every pack and the bank announced with their settings and device info, since `from`. */
   const everyoneAnnounced = (from: number) => {
     const topics = new Set(configsSince(from).map((m) => m.topic));
@@ -132,6 +142,7 @@ describe('Home Assistant as users live with it: the shipped example in a real No
   it('first deploy: every pack directly under its serial id, nothing provisional, nothing deleted, no warning; translated status', async () => {
     const status = await captureStatus(red.port);
     const log = red.output.length;
+    deployedAt = Date.now();
     await red.api.deploy(exampleFlow(gw, brokerPort));
     await until(() => everyoneAnnounced(0), 120_000, 'the four packs and the bank announced', 500);
     const devices = new Set(configsSince(0).map(deviceOf));
@@ -141,6 +152,39 @@ describe('Home Assistant as users live with it: the shipped example in a real No
     await until(() => status.events.some((e) => e.id === HA_ID && e.text === 'packs: 4, bank: 1'), 30_000, 'the status "packs: 4, bank: 1"');
     assert.ok(status.events.filter((e) => e.id === HA_ID).every((e) => !/jkbms-ha\./.test(e.text ?? '')), 'no raw catalog key as status text');
     status.close();
+  });
+
+  it('the jkbms-health node\'s first report (after its 60 s): Cell health and the per-cell figures on each pack\'s serial-id device, Health on the bank; valid configs whose fields are in the state', async () => {
+    const from = seen.length;
+    await until(() => healthAnnounced(0), 120_000, 'the health entities', 500);
+    // Not before the health node's first report, a "Send every" (60 s) after the deploy: no empty shells.
+    const firstHealth = Math.min(...seen.filter((m) => isConfig(m) && /_(cell_health|health)\/config$/.test(m.topic)).map((m) => m.at));
+    assert.ok(firstHealth - deployedAt >= 59_000, `health entities ${firstHealth - deployedAt} ms after the deploy`);
+    // The pack states after the report carry the health; each config follows HA's rules against it.
+    await until(() => serials.every((s) => since(from).some((m) => m.topic === `jkbms/bus1/${s}/state` && 'cell_health' in JSON.parse(m.payload))), 30_000, 'states with the health', 500);
+    await until(() => since(from).some((m) => m.topic === 'jkbms/bus1/bank/state' && 'health' in JSON.parse(m.payload)), 30_000, 'a bank state with the health', 500);
+    const latest = new Map<string, Record<string, unknown>>();
+    for (const m of configsSince(0)) latest.set(m.topic, JSON.parse(m.payload) as Record<string, unknown>);
+    for (const [i, device] of packDevices().entries()) {
+      const state = JSON.parse(seen.filter((m) => m.topic === `jkbms/bus1/${serials[i]}/state`).at(-1)!.payload) as Record<string, any>;
+      const health = [...latest.entries()].filter(([t]) => t.startsWith(`homeassistant/`) && t.includes(`/${device}_`) && /_(cell_health|resistance_deviation|end_of_charge_delta(_trend)?)\/config$/.test(t));
+      assert.equal(health.length, 1 + 16 + 2, `${device}: Cell health, 16 resistance deviations, the end-of-charge delta and trend`);
+      for (const [topic, cfg] of health) {
+        checkConfig(topic, cfg, state);
+        assert.equal((cfg.device as { identifiers: string[] }).identifiers[0], device, 'the pack\'s own device');
+        assert.equal(cfg.enabled_by_default, topic.endsWith('_cell_health/config') ? undefined : false, topic);
+      }
+      assert.equal(typeof state.cell_health, 'boolean');
+      assert.deepEqual(Object.keys(state.attributes.cell_health), ['findings', 'details']);
+      assert.equal(state.resistance_deviations.length, 16);
+    }
+    const bankState = JSON.parse(seen.filter((m) => m.topic === 'jkbms/bus1/bank/state').at(-1)!.payload) as Record<string, any>;
+    const bankHealth = [...latest.entries()].filter(([t]) => /jkbms_bank_bus1_(health|pack_\d\d_so[ch]_offset)\/config$/.test(t));
+    assert.equal(bankHealth.length, 1 + 2 * PACKS.length);
+    for (const [topic, cfg] of bankHealth) checkConfig(topic, cfg, bankState);
+    assert.equal(typeof bankState.health, 'boolean');
+    assert.deepEqual(Object.keys(bankState.pack_offsets), ['pack_01', 'pack_02', 'pack_03', 'pack_04']);
+    assert.deepEqual(deletionsSince(0).map((m) => m.topic), [], 'nothing deleted');
   });
 
   it('no two entities of a device share a name; the enabled and disabled counts are the README\'s', async () => {
@@ -155,7 +199,7 @@ describe('Home Assistant as users live with it: the shipped example in a real No
       assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], `${device}: a name used twice`);
       const enabled = cfgs.filter((c) => c.enabled_by_default !== false).length;
       assert.deepEqual([live.cellCount, temps], [16, 6], 'the simulated pack: 16 cells, MOS and T1–T5');
-      assert.deepEqual([enabled, cfgs.length - enabled], figures.simulatedPack, `${device}: enabled / disabled`);
+      assert.deepEqual([enabled, cfgs.length - enabled], figures.simulatedWithHealth, `${device}: enabled / disabled (with the health entities)`);
     }
   });
 
@@ -183,6 +227,7 @@ describe('Home Assistant as users live with it: the shipped example in a real No
     const again = configsSince(from);
     assert.deepEqual([...new Set(again.map(deviceOf))].sort(), [...packDevices(), 'jkbms_bank_bus1'].sort(), 'the same devices, none provisional');
     assert.ok(again.every((m) => before.has(m.topic)), 'no new config topic');
+    assert.ok(healthAnnounced(from), 'the health entities again at once, from what the node remembered');
   });
 
   it('a copy of the flow (new node ids everywhere): the bank keeps its device id, the packs their serial ids; nothing deleted', async () => {

@@ -13,6 +13,8 @@ export interface ReadmeFigures {
   controls: [number, number];
   protection: [number, number];
   simulatedPack: [number, number];
+  /** The simulated pack with a jkbms-health node's report (the shipped example). */
+  simulatedWithHealth: [number, number];
   /** Recorder load: state messages and kB per pack per hour at the default rate and at 0. */
   statesPerHour: number;
   kBPerHour: number;
@@ -46,6 +48,7 @@ export function readmeFigures(): ReadmeFigures {
     controls: row(section, /the same with \*Controls\*/),
     protection: row(section, /the same with \*Controls\* and \*Protection\*/),
     simulatedPack: row(section, /16 cells, MOS and T1–T5 \(the simulator\)/),
+    simulatedWithHealth: row(section, /the same with a `jkbms-health` node \(the example on the simulator\)/),
     statesPerHour: Number(load[1]),
     kBPerHour: Number(load[2]),
     everyFrame: { statesPerHour: Number(every[1]), kBPerHour: Number(every[2]) },

@@ -27,7 +27,7 @@ import { requireTool } from '../helpers/tools';
 const ROOT = resolve(__dirname, '..', '..');
 const MODULE = '@jkpb/node-red-jkbms';
 const SHOTS = join(ROOT, 'test-results', 'smoke');
-const OUR_TYPES = ['jkbms-bus', 'jkbms', 'jkbms-request', 'jkbms-write', 'jkbms-ha', 'jkbms-bank'];
+const OUR_TYPES = ['jkbms-bus', 'jkbms', 'jkbms-request', 'jkbms-write', 'jkbms-ha', 'jkbms-bank', 'jkbms-health'];
 const EXAMPLES = readdirSync(join(ROOT, 'examples'))
   .filter((f) => f.endsWith('.json'))
   .map((f) => f.slice(0, -5));
@@ -206,7 +206,7 @@ describe(`smoke: the packed tarball in Node-RED ${NR_VERSION} on Node ${NODE_VER
       const labels = await page.evaluate((types) => {
         return types.map((t) => document.querySelector(`.red-ui-palette-node[data-palette-type="${t}"] .red-ui-palette-label`)?.textContent?.replace(/\s+/g, ' ').trim() ?? null);
       }, OUR_TYPES.filter((t) => t !== 'jkbms-bus'));
-      assert.deepEqual(labels, ['jkbms', 'jkbms request', 'jkbms write', 'jkbms ha', 'jkbms bank']);
+      assert.deepEqual(labels, ['jkbms', 'jkbms request', 'jkbms write', 'jkbms ha', 'jkbms bank', 'jkbms health']);
     });
 
     it('every example imports with no unknown node type', async () => {

@@ -1,14 +1,16 @@
 import { encodeTrigger } from '../protocol/encode';
-import { encodeSettingWrite, readSetting, type SettingDef } from '../protocol/settings';
 import type { DecodedFrame, FrameKind } from '../protocol/types';
 import type { Clock, TimerHandle } from '../common/clock';
-import { WriteError, exceptionMeaning, settingToBusError } from './errors';
+import type { Transport } from '../transport/transport';
+import { exceptionMeaning } from './errors';
+import { checkCanTalk, checkKnown, REQUEST_TIMEOUT_MS } from './guards';
 import type { Job } from './jobs';
 import type { PackTable } from './packs';
-import { BusError, type FrameEvent, type WriteResult } from './types';
+import { BusError, type BusOptions, type FrameEvent, type WriteResult } from './types';
+import { ConfirmedWrites } from './writes';
 
-/** Default overall deadline of request() and of each step of write(). */
-export const REQUEST_TIMEOUT_MS = 10_000;
+export { REQUEST_TIMEOUT_MS } from './guards';
+
 /** Sends per on-demand read before it fails with TIMEOUT. */
 const REQUEST_ATTEMPTS = 2;
 
@@ -16,18 +18,16 @@ const REQUEST_ATTEMPTS = 2;
 export interface OperationsHost {
   readonly clock: Clock;
   readonly packs: PackTable;
+  readonly options: BusOptions;
+  readonly transport: Pick<Transport, 'description'>;
   /** Queue a job for the next moment we may talk (front: before the others). */
   enqueue(job: Job, front?: boolean): void;
   /** A timer on the engine's clock whose callback never throws. */
   after(ms: number, fn: () => void): TimerHandle;
   /** Report an unexpected error (a throwing callback). */
   fail(err: unknown): void;
-}
-
-/** A validated setting and value, ready to be written. */
-export interface CheckedSetting {
-  def: SettingDef;
-  value: number | boolean;
+  /** The engine is running / linked. */
+  state(): { started: boolean; connected: boolean };
 }
 
 interface Waiter {
@@ -40,23 +40,60 @@ interface Waiter {
 
 /**
  * The engine's on-demand operations: reads that resolve with the next matching frame (ours or
- * sniffed), and confirmed writes (write → acknowledgement or exception → read-back). Every
- * step is a Job the engine sends when it may talk; everything here is callback-driven on the
- * engine's clock, so a fake clock runs it without waiting for promises.
+ * sniffed), and confirmed writes (src/bus/writes.ts). Every step is a Job the engine sends when
+ * it may talk; everything here is callback-driven on the engine's clock, so a fake clock runs it
+ * without waiting for promises. The checks of request() and write() happen here, before
+ * anything is queued.
+ *
+ * Owns: the reads waiting for a frame.
  */
 export class Operations {
   private readonly waiters = new Set<Waiter>();
-  /** In-flight and queued writes, to fail them on stop or link loss. */
-  private readonly writes = new Set<(err: BusError) => void>();
-  /** Writes waiting for their turn, per pack (see takeTurn). */
-  private readonly writeTurns = new Map<number, Turn[]>();
+  private readonly writes: ConfirmedWrites;
 
-  constructor(private readonly host: OperationsHost) {}
+  constructor(private readonly host: OperationsHost) {
+    this.writes = new ConfirmedWrites(host, (address, kind, purpose, cb) => this.read(address, kind, REQUEST_TIMEOUT_MS, purpose, cb), () =>
+      this.talkState(),
+    );
+  }
+
+  private talkState() {
+    const { started, connected } = this.host.state();
+    return { started, connected, options: this.host.options, transport: this.host.transport };
+  }
 
   /** Fail every pending read and write (stop, link down). */
   abort(err: BusError): void {
     for (const w of [...this.waiters]) this.settle(w, err);
-    for (const fail of [...this.writes]) fail(err);
+    this.writes.abort(err);
+  }
+
+  /** engine.request(): checked (throws), then one read, or one per online pack for 'all'. */
+  request(target: number | 'all', kind: FrameKind, timeoutMs: number, resolve: (v: DecodedFrame | DecodedFrame[]) => void, reject: (e: unknown) => void): void {
+    if (!(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      throw new RangeError(`request timeoutMs must be a positive number of ms, got ${JSON.stringify(timeoutMs)}`);
+    }
+    if (kind !== 'live' && kind !== 'settings' && kind !== 'info') {
+      throw new RangeError(`request kind must be 'live', 'settings' or 'info', got ${JSON.stringify(kind)}`);
+    }
+    checkCanTalk(this.talkState());
+    const packs = this.host.packs;
+    if (target === 'all') {
+      const targets = packs.onlineAddresses().filter((a) => a !== 0 || kind !== 'info');
+      if (!targets.length) throw new BusError('UNKNOWN_PACK', 'no pack is online on this bus yet');
+      this.requestAll(targets, kind, timeoutMs, resolve, reject);
+      return;
+    }
+    checkKnown(packs, target);
+    if (target === 0 && kind === 'info') {
+      throw new BusError('UNKNOWN_PACK', 'the JK master (address 0) never sends its device info on this bus', 0);
+    }
+    this.read(target, kind, timeoutMs, 'request', (r) => (r instanceof BusError ? reject(r) : resolve(r.payload)));
+  }
+
+  /** engine.write(): see ConfirmedWrites.write. */
+  write(target: number | 'all', setting: string, value: number | boolean, resolve: (v: WriteResult | WriteResult[]) => void, reject: (e: unknown) => void): void {
+    this.writes.write(target, setting, value, resolve, reject);
   }
 
   /**
@@ -113,7 +150,7 @@ export class Operations {
     for (const w of [...this.waiters]) if (w.address === address && w.kind === kind && event.at >= w.since) this.settle(w, event);
   }
 
-  requestAll(
+  private requestAll(
     targets: number[],
     kind: FrameKind,
     timeoutMs: number,
@@ -133,177 +170,4 @@ export class Operations {
       });
     }
   }
-
-  /** Full validation against the pack's last known settings, before anything is queued. */
-  prevalidate(address: number, checked: CheckedSetting): void {
-    const current = this.host.packs.settings(address);
-    if (checked.def.kind === 'bit' && !current) return; // settings are read first, then the bit is set
-    try {
-      encodeSettingWrite(address, checked.def.name, checked.value, current);
-    } catch (err) {
-      throw settingToBusError(err, address);
-    }
-  }
-
-  writeAll(targets: number[], checked: CheckedSetting, resolve: (v: WriteResult[]) => void): void {
-    const results: WriteResult[] = [];
-    const step = (i: number): void => {
-      if (i >= targets.length) {
-        resolve(results);
-        return;
-      }
-      const address = targets[i]!;
-      this.writeOne(address, checked, (err, result) => {
-        if (err) {
-          const r: WriteResult = err instanceof WriteError ? { ...err.result } : this.failedResult(address, checked);
-          r.error = { code: err.code, message: err.message };
-          results.push(r);
-        } else {
-          results.push(result!);
-        }
-        step(i + 1);
-      });
-    };
-    step(0);
-  }
-
-  private failedResult(address: number, checked: CheckedSetting): WriteResult {
-    const s = this.host.packs.settings(address);
-    const before = s ? (readSetting(s, checked.def.name) ?? null) : null;
-    return { ok: false, address, setting: checked.def.name, requested: checked.value, before, after: null };
-  }
-
-  /**
-   * One confirmed write: (read the settings first when a bit of the switch word needs them),
-   * send the write in a slot where we may talk, handle the acknowledgement or exception, then
-   * read the settings back and compare.
-   */
-  writeOne(
-    address: number,
-    checked: CheckedSetting,
-    cb: (err: BusError | null, result?: WriteResult) => void,
-  ): void {
-    const { def, value } = checked;
-    let before: number | boolean | null = null;
-    let finished = false;
-    let release = (): void => {};
-    const fail = (err: BusError): void => finish(err);
-    const finish = (err: BusError | null, result?: WriteResult): void => {
-      if (finished) return;
-      finished = true;
-      this.writes.delete(fail);
-      release();
-      cb(err, result);
-    };
-    this.writes.add(fail);
-    const result = (after: number | boolean | null, ok: boolean): WriteResult => ({ ok, address, setting: def.name, requested: value, before, after });
-
-    const readBack = (acked: boolean): void => {
-      this.read(address, 'settings', REQUEST_TIMEOUT_MS, 'write', (r) => {
-        if (r instanceof BusError) {
-          const msg = acked
-            ? `pack ${address} acknowledged the write of ${def.name} but its settings could not be read back (${r.message})`
-            : `pack ${address} did not acknowledge the write of ${def.name} and its settings could not be read back (${r.message})`;
-          finish(new WriteError(r.code === 'TIMEOUT' ? 'TIMEOUT' : r.code, msg, address, result(null, false)));
-          return;
-        }
-        const after = readSetting(r.payload as Parameters<typeof readSetting>[0], def.name) ?? null;
-        if (after !== null && sameValue(def, after, value)) {
-          finish(null, result(after, true));
-          return;
-        }
-        const msg = acked
-          ? `pack ${address} acknowledged ${def.name} = ${String(value)} but reads back ${String(after)}`
-          : `pack ${address} did not acknowledge the write of ${def.name}; it reads back ${String(after)}`;
-        finish(new WriteError(acked ? 'READBACK_MISMATCH' : 'TIMEOUT', msg, address, result(after, false)));
-      });
-    };
-
-    const sendWrite = (): void => {
-      const job: Job = {
-        address,
-        expect: { type: 'ack', register: def.register },
-        purpose: 'write',
-        build: () => {
-          const current = this.host.packs.settings(address);
-          const enc = encodeSettingWrite(address, def.name, value, current);
-          before = current ? (readSetting(current, def.name) ?? null) : null;
-          return enc.bytes;
-        },
-        wanted: () => !finished,
-        done: (o) => {
-          if (finished) return;
-          if (o.type === 'ack') readBack(true);
-          else if (o.type === 'timeout') readBack(false);
-          else if (o.type === 'exception') {
-            finish(
-              new WriteError(
-                'PACK_EXCEPTION',
-                `pack ${address} refused ${def.name} = ${String(value)}: Modbus exception ${o.code} (${exceptionMeaning(o.code)})`,
-                address,
-                result(before, false),
-              ),
-            );
-          } else if (o.type === 'failed') finish(o.error);
-        },
-      };
-      this.host.enqueue(job);
-    };
-
-    // One write per pack at a time: the next one is built from the settings the previous one
-    // read back (two switch-word bits written back to back must not undo each other).
-    const turn = this.takeTurn(address);
-    release = turn.release;
-    turn.run(() => {
-      if (finished) return;
-      if (def.kind === 'bit' && !this.host.packs.settings(address)) {
-        this.read(address, 'settings', REQUEST_TIMEOUT_MS, 'write', (r) => {
-          if (r instanceof BusError) finish(new BusError(r.code, `cannot write ${def.name}: the settings of pack ${address} could not be read first (${r.message})`, address));
-          else if (!finished) sendWrite();
-        });
-      } else {
-        sendWrite();
-      }
-    });
-  }
-
-  /**
-   * A place in the per-pack FIFO of writes. `run(start)` calls `start` now if no earlier write
-   * to this pack is unfinished, else when the last of them is released; `release()` (idempotent)
-   * lets the next one start.
-   */
-  private takeTurn(address: number): { run(start: () => void): void; release(): void } {
-    let queue = this.writeTurns.get(address);
-    if (!queue) {
-      queue = [];
-      this.writeTurns.set(address, queue);
-    }
-    const q = queue;
-    const entry: Turn = { start: null, released: false };
-    q.push(entry);
-    return {
-      run: (start) => {
-        entry.start = start;
-        if (q[0] === entry) start();
-      },
-      release: () => {
-        if (entry.released) return;
-        entry.released = true;
-        const i = q.indexOf(entry);
-        if (i >= 0) q.splice(i, 1);
-        if (!q.length) this.writeTurns.delete(address);
-        else if (i === 0) q[0]!.start?.();
-      },
-    };
-  }
-}
-
-interface Turn {
-  start: (() => void) | null;
-  released: boolean;
-}
-
-function sameValue(def: SettingDef, a: number | boolean, b: number | boolean): boolean {
-  if (typeof a === 'boolean' || typeof b === 'boolean') return Boolean(a) === Boolean(b);
-  return Math.abs(a - b) <= def.step / 2 + 1e-9;
 }

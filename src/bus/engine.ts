@@ -17,6 +17,7 @@ import { BusCounters } from './stats';
 import { Receiver } from './receiver';
 import { ReceiveTimeline } from './timeline';
 import { LinkWatchdog } from './watchdog';
+import { LoopWatch, pendingInputDefer } from './loop-watch';
 import { BusError, type BusEngineApi, type BusOptions, type BusRole, type BusStatus, type PackState, type WriteResult } from './types';
 
 export type { BusLog, BusLogLevel } from './context';
@@ -25,6 +26,12 @@ export { FLUSH_AFTER_MS, ECHO_WINDOW_MS } from './timeline';
 export interface BusEngineDeps {
   clock?: Clock;
   log?: BusLog;
+  /**
+   * Run a callback once the input waiting now has been handed over (default: after the next
+   * poll phases on the real clock, a 0 ms timer on any other clock). Tests use it to hold bytes
+   * back until the engine is about to decide.
+   */
+  afterPendingInput?: (fn: () => void) => void;
 }
 
 /**
@@ -43,7 +50,8 @@ export interface BusEngineDeps {
  *   FrameReader (frame-reader.ts)   decode, plausibility, sender of tail-less frames
  *   RoleArbiter (arbiter.ts)        roles: master silence, yielding to a JK master, hold-off
  *   Scheduler (scheduler.ts)        demand queue, master poll pump, exchanges and timeouts
- *   GapInjector (injector.ts)       requests into a JK master's quiet gaps
+ *   GapInjector (injector.ts)       requests into a JK master's quiet gaps, decided at send time
+ *   LoopWatch (loop-watch.ts)       is the event loop responsive? how late are our timers?
  *   SerialConfirmation              a changed serial number waits for a second info frame
  *   LinkWatchdog (watchdog.ts)      reopen a silent link; once-a-second housekeeping
  *   Operations (operations.ts)      request() and confirmed write() as jobs
@@ -67,6 +75,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   private readonly timeline: ReceiveTimeline;
   private readonly arbiter: RoleArbiter;
   private readonly scheduler: Scheduler;
+  private readonly loop: LoopWatch;
   private readonly injector: GapInjector;
   private readonly confirm: SerialConfirmation;
   private readonly watchdog: LinkWatchdog;
@@ -95,7 +104,14 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     this.options = Object.freeze({ ...resolved, addresses: [...resolved.addresses] });
     const clock = deps.clock ?? realClock;
     const baud = (transport as { baudRate?: unknown }).baudRate;
-    const after = (ms: number, fn: () => void) => clock.setTimeout(() => this.guard('timer', fn), ms);
+    // Every timer tells the loop watch how late it ran.
+    const after = (ms: number, fn: () => void) => {
+      const due = clock.now() + Math.max(0, ms);
+      return clock.setTimeout(() => {
+        this.loop.record(clock.now() - due);
+        this.guard('timer', fn);
+      }, ms);
+    };
     this.ctx = {
       clock,
       link: this.link,
@@ -105,8 +121,9 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
       log: deps.log ?? (() => undefined),
       after,
       cancel: (t) => clock.clearTimeout(t),
-      // A 0 ms timer runs after the poll phase: input waiting unread after a busy spell comes in first.
-      afterPendingInput: (fn) => after(0, fn),
+      afterPendingInput: deps.afterPendingInput
+        ? (fn) => deps.afterPendingInput!(() => this.guard('timer', fn))
+        : pendingInputDefer(clock, after, (fn) => this.guard('timer', fn)),
       fire: (event, payload) => this.fire(event, payload),
       fail: (err, where) => this.fail(err, where),
     };
@@ -127,12 +144,11 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
       plan: this.plan,
       packGone: (address) => this.packEvent(address, false),
       transmitted: () => this.watchdog.transmitted(),
+      exchangeEnded: (x, outcome, at) => this.injector.exchangeEnded(x, outcome, at),
+      queued: () => this.injector.update(),
     });
-    this.injector = new GapInjector(this.ctx, {
-      timeline: this.timeline,
-      scheduler: this.scheduler,
-      arbiter: this.arbiter,
-    });
+    this.loop = new LoopWatch(this.ctx, (lateMs) => this.injector.stalled(lateMs));
+    this.injector = new GapInjector(this.ctx, { timeline: this.timeline, scheduler: this.scheduler, arbiter: this.arbiter }, this.loop);
     this.confirm = new SerialConfirmation(this.ctx, {
       packs: this.packs,
       enqueue: (job, front) => this.scheduler.enqueue(job, front),
@@ -264,6 +280,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     }
     this.fire('role', { role, previous, reason });
     if (role === 'master') this.scheduler.pump();
+    this.injector.update();
   }
 
   private holdOff(): void {
@@ -296,7 +313,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
   /** Cancel the exchange and every queued job, request and write. */
   private abortAll(err: BusError): void {
     this.scheduler.abort();
-    this.injector.cancel();
+    this.injector.stop();
     this.timeline.stop();
     this.ops.abort(err);
   }

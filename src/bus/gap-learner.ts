@@ -47,10 +47,14 @@ export class GapLearner {
     this.capMs = options.capMs ?? 1000;
   }
 
-  /** A foreign message occupied the wire from `start` to `end` (clock ms). */
-  message(key: string, start: number, end: number): void {
+  /**
+   * A foreign message occupied the wire from `start` to `end` (clock ms). `trusted`: its times
+   * are right (false when a busy event loop may have handed it over late: the silence before it
+   * is then not learned).
+   */
+  message(key: string, start: number, end: number, trusted = true): void {
     const prev = this.open;
-    if (prev) {
+    if (prev && trusted) {
       const quiet = start - prev.end;
       if (quiet >= 0 && quiet <= this.capMs) {
         this.record(prev.key, quiet, start);
@@ -72,14 +76,24 @@ export class GapLearner {
     return min;
   }
 
-  /** The longest recent slave turnaround (trigger end → first answer byte), ms. */
+  /**
+   * The typical recent slave turnaround (trigger end → first answer byte; the median, so that
+   * one answer handed over late by a busy event loop does not count), ms.
+   */
   turnaroundMs(): number {
-    return this.turnarounds.length ? Math.max(...this.turnarounds) : DEFAULT_TURNAROUND_MS;
+    if (!this.turnarounds.length) return DEFAULT_TURNAROUND_MS;
+    const s = [...this.turnarounds].sort((a, b) => a - b);
+    return s[s.length >> 1]!;
   }
 
   /** Keys with samples (diagnostics). */
   get keys(): number {
     return this.byKey.size;
+  }
+
+  /** The event loop stalled: the silence after the last message cannot be measured. */
+  interrupt(): void {
+    this.open = null;
   }
 
   /** Forget everything (the master went away, the link was down). */
@@ -121,26 +135,69 @@ export interface InjectionInput {
   byteMs: number;
   /** The configured minimum gap before our command (used in full when the gap allows). */
   minGapMs: number;
+  /**
+   * How long one of our exchanges takes, from our send to its answer's last byte, as measured;
+   * the computed wire time (trigger, 1.5 × turnaround, 310-byte answer) when larger or unknown.
+   */
+  exchangeMs?: number;
+  /** Added to the safety margin (a busy event loop), ms. */
+  extraMarginMs?: number;
 }
 
 export interface InjectionPlan {
   /** When to transmit. */
   sendAt: number;
-  /** Our answer must be complete by then (the master may talk again soon after). */
+  /** When the master is expected to talk again (end + quiet). */
+  gapEnd: number;
+  /**
+   * Our exchange must be complete by then: gapEnd less half the safety margin and the extra
+   * margin. The other half is slack for the decision at the moment of sending.
+   */
   windowEnd: number;
+  /** The exchange duration the plan was made with, ms. */
+  exchangeMs: number;
 }
 
 /**
  * Where one request fits into a master's quiet gap, or null when it does not: start after a
- * lead of up to minGapMs and finish (trigger, 1.5 × turnaround, 310-byte answer) with a margin
- * of max(20 ms, 10 % of the gap) before the master's next transmission.
+ * lead of up to minGapMs and finish (trigger, 1.5 × turnaround, 310-byte answer — or the
+ * measured exchange when longer) with a margin of max(20 ms, 10 % of the gap), plus the
+ * extra margin, before the master's next transmission.
  */
 export function planInjection(p: InjectionInput): InjectionPlan | null {
-  const exchangeMs = INJECT_BYTES * p.byteMs + 1.5 * p.turnaroundMs;
-  const margin = Math.max(MIN_MARGIN_MS, MARGIN_FRACTION * p.quiet);
-  const lead = Math.min(p.minGapMs, p.quiet - exchangeMs - margin);
+  const exchangeMs = Math.max(INJECT_BYTES * p.byteMs + 1.5 * p.turnaroundMs, p.exchangeMs ?? 0);
+  const base = Math.max(MIN_MARGIN_MS, MARGIN_FRACTION * p.quiet);
+  const extra = p.extraMarginMs ?? 0;
+  const lead = Math.min(p.minGapMs, p.quiet - exchangeMs - base - extra);
   if (lead < (p.afterTrigger ? LEAD_AFTER_TRIGGER_MS : LEAD_AFTER_OTHER_MS)) return null;
-  return { sendAt: p.end + lead, windowEnd: p.end + p.quiet - margin / 2 };
+  const gapEnd = p.end + p.quiet;
+  return { sendAt: p.end + lead, gapEnd, windowEnd: gapEnd - base / 2 - extra, exchangeMs };
+}
+
+/** Why an injection planned earlier is not sent now. */
+export type InjectionVerdict = 'send' | 'bytes-arrived' | 'loop-busy' | 'window-closed';
+
+/**
+ * The decision at the moment of sending (after the input that was waiting has been handed
+ * over): send only if nothing was heard since the gap began, the event loop has been
+ * responsive (its timing can be trusted), and what is left of the gap — measured from now,
+ * not from when the timer was meant to fire — still holds the whole exchange before the
+ * plan's window end (which keeps the margin free before the master's next transmission).
+ */
+export function injectionVerdict(d: {
+  now: number;
+  plan: Pick<InjectionPlan, 'windowEnd' | 'exchangeMs'>;
+  /** The last byte heard when the gap was planned, and now; bytes held by the framer. */
+  heardAt: number;
+  lastRxAt: number;
+  buffered: number;
+  /** The loop's timing is trustworthy (LoopWatch.fresh). */
+  fresh: boolean;
+}): InjectionVerdict {
+  if (d.lastRxAt !== d.heardAt || d.buffered > 0) return 'bytes-arrived';
+  if (!d.fresh) return 'loop-busy';
+  if (d.now + d.plan.exchangeMs > d.plan.windowEnd + 1e-9) return 'window-closed';
+  return 'send';
 }
 
 /** Key helpers shared with the engine: "t:<addr>:<kind>" triggers, "f:<addr>:<kind>" data frames. */

@@ -86,11 +86,11 @@ export class Receiver {
         const x = scheduler.exchange;
         if (x && x.job.address === e.address) {
           if (e.type === 'exception') {
-            scheduler.complete(x, { type: 'exception', code: e.code });
+            scheduler.complete(x, { type: 'exception', code: e.code }, t.now);
             return false;
           }
           if (x.job.expect.type === 'ack' && x.job.expect.register === e.register) {
-            scheduler.complete(x, { type: 'ack' });
+            scheduler.complete(x, { type: 'ack' }, t.now);
             return false;
           }
         }
@@ -148,7 +148,7 @@ export class Receiver {
       this.p.ops.frameSeen(address, e.kind, event);
     }
     if (ours) {
-      scheduler.complete(x, { type: 'frame', event });
+      scheduler.complete(x, { type: 'frame', event }, now);
       return false;
     }
     if (late) return false;

@@ -22,6 +22,8 @@ const RETRY_SNIFF_MS = 5_000;
 export interface Exchange {
   job: Job;
   sentAt: number;
+  /** Placed into a JK master's quiet gap. */
+  injected: boolean;
   timer: TimerHandle;
 }
 
@@ -37,6 +39,10 @@ export interface SchedulerHost {
   packGone(address: number): void;
   /** One of our transmissions went out (the watchdog expects bytes back). */
   transmitted(): void;
+  /** An exchange ended: `outcome` at `at` (clock time of the answer's last byte, or now). */
+  exchangeEnded(x: Exchange, outcome: Outcome, at: number): void;
+  /** A job was queued (sniffing: there may be something to inject now). */
+  queued(): void;
 }
 
 /**
@@ -47,7 +53,8 @@ export interface SchedulerHost {
  *  - Master role: the poll pump sends the next job as soon as the line allows (minGapMs after
  *    the last byte, longer while the arbiter holds off); demand first, then the PollPlan.
  *  - Sniffing: the gap injector (src/bus/injector.ts) takes one job at a time for a gap.
- *  - Every exchange has a timeout.
+ *  - Every exchange has a timeout; expiry is decided only after the input that was waiting
+ *    has been handed over (a busy event loop runs expired timers first).
  *
  * Owns: the exchange in flight, the demand queue, the pump timer, the end of our last
  * transmission, when our last exchange was answered and our last unanswered read.
@@ -93,6 +100,8 @@ export class Scheduler {
     if (this.host.arbiter.role === 'master' && !this.current) {
       // A far-off wake-up (nothing due until an absent address' next probe) must not delay it.
       this.restart();
+    } else {
+      this.host.queued();
     }
   }
 
@@ -248,24 +257,31 @@ export class Scheduler {
     this.ctx.counters.add('requestsSent');
     if (injected) this.ctx.counters.add('requestsInjected');
     const timeout = Math.max(1, Math.min(this.ctx.options.responseTimeoutMs, windowEnd - txEnd));
-    const x: Exchange = { job, sentAt: now, timer: this.ctx.after(txEnd - now + timeout, () => this.timedOut(x)) };
+    const x: Exchange = { job, sentAt: now, injected, timer: this.ctx.after(txEnd - now + timeout, () => this.expired(x)) };
     this.current = x;
   }
 
-  /** The exchange got its answer (a frame, an acknowledgement or an exception). */
-  complete(x: Exchange, outcome: Outcome): void {
+  /** The exchange got its answer (a frame, an acknowledgement or an exception) at `at`. */
+  complete(x: Exchange, outcome: Outcome, at = this.ctx.clock.now()): void {
     if (this.current !== x) return;
     this.ctx.cancel(x.timer);
     this.current = null;
     this.lastDoneAt = this.ctx.clock.now();
     this.host.packs.latency(x.job.address, this.lastDoneAt - x.sentAt);
     if (outcome.type === 'exception') this.host.packs.error(x.job.address);
+    this.host.exchangeEnded(x, outcome, at);
     this.finishJob(x.job, outcome);
     this.pump();
   }
 
+  /** The timeout ran out — but an answer may be waiting unread behind a busy event loop: look first. */
+  private expired(x: Exchange): void {
+    this.ctx.afterPendingInput(() => {
+      if (this.current === x) this.timedOut(x);
+    });
+  }
+
   private timedOut(x: Exchange): void {
-    if (this.current !== x) return;
     this.current = null;
     const job = x.job;
     const now = this.ctx.clock.now();
@@ -276,6 +292,7 @@ export class Scheduler {
     }
     // Bytes came but no valid answer: a collision with someone we do not know yet — listen first.
     if (this.host.arbiter.role === 'master' && this.host.timeline.lastRxAt > x.sentAt) this.host.arbiter.holdOff();
+    this.host.exchangeEnded(x, { type: 'timeout' }, now);
     this.finishJob(job, { type: 'timeout' });
     this.pump();
   }

@@ -13,6 +13,7 @@ export class BusCounters {
     framesDecoded: 0,
     requestsSent: 0,
     requestsInjected: 0,
+    injectionsDeferred: 0,
     timeouts: 0,
   };
   private readonly discards: Record<string, number> = {};

@@ -89,6 +89,12 @@ export interface BusStats {
   requestsSent: number;
   /** Requests we placed into a JK master's quiet gap. */
   requestsInjected: number;
+  /**
+   * Injections not sent because at the moment of sending the planned gap no longer held (a
+   * late timer after a busy event loop, bytes that arrived meanwhile): we waited for the next
+   * gap instead of risking a collision.
+   */
+  injectionsDeferred: number;
   timeouts: number;
   /**
    * Discarded byte counts by reason: noise, bad-sum8, bad-crc, truncated, echo (our own bytes,

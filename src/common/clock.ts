@@ -86,6 +86,15 @@ export class FakeClock implements Clock {
     return this.heap[0]?.at;
   }
 
+  /**
+   * The process was busy for `ms`: time passes and no timer runs. Timers that fell due run at
+   * the next advance(), late — each sees the time it actually runs at, as after a stall of
+   * Node's event loop.
+   */
+  block(ms: number): void {
+    this.t += Math.max(0, ms);
+  }
+
   /** Run every timer due up to `now() + ms`, then set the time to exactly that. */
   advance(ms: number): void {
     this.runUntil(this.t + ms);

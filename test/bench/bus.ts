@@ -17,6 +17,7 @@ import type { Transport } from '../../src/transport/transport';
 import type { BusOptions, FrameEvent } from '../../src/bus/types';
 import { byteTimeMs } from '../../src/protocol/constants';
 import { BusSimulator, type BusSimulatorOptions, type TransmitEvent } from '../../src/sim';
+import { table } from './table';
 
 const BYTE_MS = byteTimeMs(115200);
 const MIN_GAP_MS = 100;
@@ -176,15 +177,6 @@ async function rssAfter24h() {
   const wallS = (Date.now() - t0) / 1000;
   await rig.stop();
   return { simulatedH: 24, frames, wallS: r1(wallS), rssAfter1minMB: mb(after1min.rss), rssAfter24hMB: mb(after.rss), heapUsedAfter24hMB: mb(after.heapUsed) };
-}
-
-function table(title: string, rows: Record<string, unknown>[]): void {
-  console.log(`\n${title}`);
-  if (!rows.length) return;
-  const keys = Object.keys(rows[0]!);
-  const width = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
-  console.log(keys.map((k, i) => k.padStart(width[i]!)).join('  '));
-  for (const r of rows) console.log(keys.map((k, i) => String(r[k]).padStart(width[i]!)).join('  '));
 }
 
 export async function benchBus(): Promise<void> {

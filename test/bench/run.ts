@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: measured figures, printed (no thresholds — performance is measured, not
- * asserted by timers). Protocol costs first, the health analysis per live frame, then the bus
- * engine on the simulator.
+ * asserted by timers). Protocol costs first, the health analysis per live frame, the bus engine
+ * on the simulator, the Home Assistant bridge, then the engine with a busy event loop against
+ * the simulator in a child process.
  */
 import { benchProtocol, printProtocolBench } from './protocol';
 
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   await benchBus();
   const { benchHa } = require('./ha') as typeof import('./ha');
   await benchHa();
+  const { benchBusyLoop } = require('./busy-loop') as typeof import('./busy-loop');
+  await benchBusyLoop();
   console.log(JSON.stringify({ protocol: p, health: h }));
 }
 

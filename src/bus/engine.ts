@@ -18,7 +18,7 @@ import { Receiver } from './receiver';
 import { ReceiveTimeline } from './timeline';
 import { LinkWatchdog } from './watchdog';
 import { LoopWatch, pendingInputDefer } from './loop-watch';
-import { BusError, type BusEngineApi, type BusOptions, type BusRole, type BusStatus, type PackState, type WriteResult } from './types';
+import { BusError, type BusEngineApi, type BusOptions, type BusRole, type BusStats, type BusStatus, type PackState, type WriteResult } from './types';
 
 export type { BusLog, BusLogLevel } from './context';
 export { FLUSH_AFTER_MS, ECHO_WINDOW_MS } from './timeline';
@@ -55,7 +55,7 @@ export interface BusEngineDeps {
  *   SerialConfirmation              a changed serial number waits for a second info frame
  *   LinkWatchdog (watchdog.ts)      reopen a silent link; once-a-second housekeeping
  *   Operations (operations.ts)      request() and confirmed write() as jobs
- *   BusCounters (stats.ts)          the health counters of status().stats
+ *   BusCounters (stats.ts)          the health counters of stats()
  *
  * What it emits can be trusted as far as the protocol allows: a decoded frame that fails the
  * plausibility checks is dropped like a bad frame, and a device info with a serial number
@@ -84,6 +84,7 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
 
   /** Lifecycle, read by every part (ctx.link). */
   private readonly link = { started: false, connected: false };
+  private everConnected = false;
 
   private readonly onData = (chunk: Buffer): void =>
     this.guard('data', () => {
@@ -236,8 +237,12 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
       masterPresent: this.arbiter.masterPresent,
       packsOnline: this.packs.onlineCount,
       packs: this.packs.all(),
-      stats: this.counters.snapshot(),
+      stats: this.stats(),
     };
+  }
+
+  stats(): BusStats {
+    return this.counters.snapshot({ queued: this.scheduler.queued, loopLagMs: Math.round(this.loop.lagMs() * 10) / 10 });
   }
 
   pack(address: number): PackState | undefined {
@@ -292,6 +297,8 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     if (!this.link.started) return;
     const now = this.ctx.clock.now();
     this.link.connected = true;
+    if (this.everConnected) this.counters.add('reconnects');
+    this.everConnected = true;
     this.timeline.reset(now);
     this.watchdog.linkUp();
     this.injector.reset();

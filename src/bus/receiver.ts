@@ -94,7 +94,7 @@ export class Receiver {
             return false;
           }
         }
-        return this.foreign(gapKey.other(e.type === 'ack' ? 'a' : 'x', e.address), t, false);
+        return this.foreign(gapKey.other(e.type === 'ack' ? 'a' : 'x', e.address), t, false, e.address);
       }
       case 'frame':
         return this.frame(e, t);
@@ -152,14 +152,19 @@ export class Receiver {
       return false;
     }
     if (late) return false;
-    return this.foreign(gapKey.frame(address, e.kind), t, address === 0 && e.addressFrom === 'tail');
+    return this.foreign(gapKey.frame(address, e.kind), t, address === 0 && e.addressFrom === 'tail', address);
   }
 
   /**
    * A valid message we did not cause. `fromMaster`: it proves a master is polling (a trigger, a
-   * write, or the JK master's own frame). Returns true (it is foreign).
+   * write, or the JK master's own frame). `sender`: the pack that sent it (undefined for a
+   * master's trigger or write). Returns true (it is foreign).
    */
-  private foreign(key: string, t: TimedEvent, fromMaster: boolean): boolean {
+  private foreign(key: string, t: TimedEvent, fromMaster: boolean, sender?: number | null): boolean {
+    // While we wait for an answer: a master's message, or another pack's, talked over us. (Bytes
+    // of the pack we asked — the tail of a truncated answer — are not someone else.)
+    const x = this.p.scheduler.exchange;
+    if (x && (sender === undefined || (sender !== null && sender !== x.job.address))) this.p.scheduler.talkedOver();
     const verdict = this.p.arbiter.foreign(fromMaster);
     this.p.injector.message(key, t.start, t.end, verdict === 'gap');
     return true;

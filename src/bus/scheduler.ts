@@ -24,6 +24,8 @@ export interface Exchange {
   sentAt: number;
   /** Placed into a JK master's quiet gap. */
   injected: boolean;
+  /** Someone else talked during it (counted once). */
+  collided: boolean;
   timer: TimerHandle;
 }
 
@@ -91,6 +93,13 @@ export class Scheduler {
   lateAnswer(address: number | null, kind: FrameKind, at: number): boolean {
     const miss = this.lastMiss;
     return !!miss && miss.address === address && miss.kind === kind && at - miss.at <= 2 * this.ctx.options.responseTimeoutMs;
+  }
+
+  /** A foreign message while we wait for an answer: someone talked over us (counted once per exchange). */
+  talkedOver(x = this.current): void {
+    if (!x || x.collided) return;
+    x.collided = true;
+    this.ctx.counters.add('collisions');
   }
 
   enqueue(job: Job, front = false): void {
@@ -257,7 +266,7 @@ export class Scheduler {
     this.ctx.counters.add('requestsSent');
     if (injected) this.ctx.counters.add('requestsInjected');
     const timeout = Math.max(1, Math.min(this.ctx.options.responseTimeoutMs, windowEnd - txEnd));
-    const x: Exchange = { job, sentAt: now, injected, timer: this.ctx.after(txEnd - now + timeout, () => this.expired(x)) };
+    const x: Exchange = { job, sentAt: now, injected, collided: false, timer: this.ctx.after(txEnd - now + timeout, () => this.expired(x)) };
     this.current = x;
   }
 
@@ -290,8 +299,12 @@ export class Scheduler {
       this.ctx.counters.add('timeouts');
       this.host.packs.error(job.address);
     }
-    // Bytes came but no valid answer: a collision with someone we do not know yet — listen first.
-    if (this.host.arbiter.role === 'master' && this.host.timeline.lastRxAt > x.sentAt) this.host.arbiter.holdOff();
+    // Bytes came but no valid answer. Master role: a collision with someone we do not know yet —
+    // listen first. Sniffing: the JK master (or its slave) talked over our exchange.
+    if (this.host.timeline.lastRxAt > x.sentAt) {
+      if (this.host.arbiter.role === 'master') this.host.arbiter.holdOff();
+      else if (this.host.arbiter.role === 'sniffing') this.talkedOver(x);
+    }
     this.host.exchangeEnded(x, { type: 'timeout' }, now);
     this.finishJob(job, { type: 'timeout' });
     this.pump();

@@ -82,12 +82,31 @@ export interface PackState {
   info?: InfoPayload;
 }
 
+/**
+ * The bus's health counters: one snapshot from `engine.stats()` (also `status().stats`).
+ * Counters start at 0 when the engine is created and only grow; they survive reconnects.
+ */
 export interface BusStats {
+  /** Epoch ms when counting started (the engine was created). */
+  since: number;
   bytesReceived: number;
+  /** Bytes dropped by the framer or the checks (not counting our own echo). */
   bytesDiscarded: number;
+  /** Valid frames decoded and emitted (live data, settings, device info; sniffed or answers to us). */
   framesDecoded: number;
+  /**
+   * Dropped messages by reason, counted once per run of dropped bytes: noise, bad-sum8 (a
+   * 300-byte frame whose checksum fails), bad-crc (a request, write or acknowledgement whose
+   * CRC fails), truncated, bad-frame (passed the checksum, failed to decode), implausible
+   * (decoded, but failed the plausibility checks of src/protocol/plausibility.ts). Our own
+   * echo is not counted here.
+   */
+  badFrames: Record<string, number>;
+  /** Dropped byte counts by reason: the reasons of badFrames, plus echo (our own bytes, not in bytesDiscarded). */
+  discards: Record<string, number>;
+  /** Our transmissions (requests, polls, writes). */
   requestsSent: number;
-  /** Requests we placed into a JK master's quiet gap. */
+  /** Of requestsSent: requests we placed into a JK master's quiet gap. */
   requestsInjected: number;
   /**
    * Injections not sent because at the moment of sending the planned gap no longer held (a
@@ -95,13 +114,24 @@ export interface BusStats {
    * gap instead of risking a collision.
    */
   injectionsDeferred: number;
+  /** Exchanges of ours that got no valid answer in time (probes of absent addresses not counted). */
   timeouts: number;
   /**
-   * Discarded byte counts by reason: noise, bad-sum8, bad-crc, truncated, echo (our own bytes,
-   * not in bytesDiscarded), bad-frame, implausible (a frame that passed sum8 but failed the
-   * plausibility checks of src/protocol/plausibility.ts).
+   * Exchanges of ours that someone else talked over, as far as we can tell: a foreign message
+   * while we waited for the answer, or — while a JK master polls — garbled bytes instead of it.
    */
-  discards: Record<string, number>;
+  collisions: number;
+  /** The link came back after it was lost (adapter replugged, gateway back, watchdog reopen). */
+  reconnects: number;
+  /** The watchdog reopened a link that delivered nothing while packs should have been talking. */
+  watchdogReopens: number;
+  /** Requests and writes waiting for a moment we may talk (a state, not a counter). */
+  queued: number;
+  /**
+   * How late the engine's timers ran lately, ms: the 90th percentile of the last 64 (capped at
+   * 30). A busy Node-RED shows here; it is added to the safety margin of every injection.
+   */
+  loopLagMs: number;
 }
 
 export interface BusStatus {
@@ -166,6 +196,8 @@ export interface BusEngineApi extends EventEmitter {
   start(): void;
   stop(): Promise<void>;
   status(): BusStatus;
+  /** The health counters (a copy; the same as status().stats). */
+  stats(): BusStats;
   pack(address: number): PackState | undefined;
   /** One pack: resolves with its decoded frame. 'all': one frame per known pack (rejects only if none answered). */
   request(target: number, kind: FrameKind, opts?: { timeoutMs?: number }): Promise<DecodedFrame>;

@@ -76,6 +76,7 @@ export class LinkWatchdog {
     this.ctx.log('warn', `no bytes from ${transport.description} for ${s} s while packs should be talking: reopening`);
     this.reopenedAt = now;
     this.watchdogMs = Math.min(WATCHDOG_MAX_MS, this.watchdogMs * 2);
+    this.ctx.counters.add('watchdogReopens');
     transport.reopen(`no bytes received for ${s} s`);
   }
 }

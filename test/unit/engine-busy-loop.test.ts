@@ -207,6 +207,32 @@ describe('bus engine: injection while the event loop is busy (fake clock)', () =
     }
   });
 
+  it('stats: a master talking over our exchange is a collision (once per exchange); a loop that is often late shows in loopLagMs', async () => {
+    const r = await rig();
+    r.link.autoAnswer = false;
+    r.pollPack1();
+    r.clock.advance(100);
+    assert.equal(r.link.infoTriggers.length, 1);
+    assert.equal(r.engine.stats().queued, 0, 'taken for the gap');
+    // The master does not wait: its probe, then another pack's answer, during our exchange.
+    r.link.inject(encodeTrigger(5, 'live'));
+    r.link.inject(liveFrame(2));
+    assert.equal(r.engine.stats().collisions, 1);
+    r.clock.advance(500);
+    const s = r.engine.stats();
+    assert.equal(s.collisions, 1);
+    assert.equal(s.timeouts, 1);
+    assert.equal(s.requestsInjected, 1);
+    assert.equal(s.loopLagMs, 0);
+    // Every timer 15 ms late, again and again: the allowance shows it.
+    for (let i = 0; i < 40; i++) {
+      r.clock.block(15);
+      r.clock.advance(5);
+    }
+    assert.ok(r.engine.stats().loopLagMs >= 10, `loopLagMs ${r.engine.stats().loopLagMs}`);
+    await r.engine.stop();
+  });
+
   it('injectionVerdict: bytes heard, a busy loop, or too little left of the window → not now', () => {
     const plan = { windowEnd: 1170, exchangeMs: 45 };
     const base = { now: 1100, plan, heardAt: 1000, lastRxAt: 1000, buffered: 0, fresh: true };

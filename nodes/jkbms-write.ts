@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { WriteError } from '../src/bus/errors';
 import { BusError, type WriteResult } from '../src/bus/types';
-import { readSetting, SettingError, validateSetting, type SettingDef } from '../src/protocol/settings';
+import { checkWriteRequest, WriteRequestError, type WriteRequest } from '../src/bus/write-request';
+import { readSetting } from '../src/protocol/settings';
 import { getBus, type BusHandle } from './lib/bus-registry';
 import { parseTarget, type Target } from './lib/config';
 import { asError } from './lib/errors';
@@ -10,11 +10,13 @@ import { bmsIdentity } from '../src/messages/message';
 /**
  * `jkbms-write`: change one setting of one pack, or of every pack, safely.
  *
- * Every step is explicit: the request is checked against the register table (name, range,
- * step), protection thresholds need the node's own opt-in, the bus must allow writes and be
- * able to transmit, and a request carrying `msg.bms` must name this bus and the pack at the
- * target address. Only then is it queued; the engine sends it when it may talk (in a JK
- * master's quiet gap when sniffing) and confirms it by reading the settings back.
+ * Every step is explicit: the request is checked (src/bus/write-request.ts: its shape, the
+ * register table's name, range and step, and protection thresholds need the node's own
+ * opt-in), the bus must allow writes and be able to transmit, and a request carrying `msg.bms`
+ * must name this bus and the pack at the target address. Only then is it handed to the
+ * engine's write orchestration (engine.write: settings read first when unknown, sent when we
+ * may talk — in a JK master's quiet gap when sniffing —, confirmed by reading the settings
+ * back; 'all' one pack after another). This node adds its own deadline and the messages.
  *
  * This node handles one request at a time, in arrival order: a bit of the switch word is
  * written read-modify-write, so two writes to one pack must never overlap.
@@ -26,16 +28,6 @@ interface WriteNodeDef extends NodeDef {
   allowProtection: boolean | string;
   timeout: number | string;
 }
-
-/** Shorthand keys (`{charging: false}`) and the settings they stand for. */
-const SHORTHANDS: Readonly<Record<string, string>> = {
-  charging: 'chargingEnabled',
-  discharging: 'dischargingEnabled',
-  balancing: 'balancingEnabled',
-  balancer: 'balancingEnabled',
-  heating: 'heatingEnabled',
-  floatMode: 'chargingFloatMode',
-};
 
 const MAX_TIMEOUT_MS = 300_000;
 /** Requests waiting behind the one being written; more are refused (BUSY). */
@@ -54,74 +46,13 @@ function coded(code: WriteCode, message: string): CodedError {
 
 const NOTHING_SENT = 'nothing was sent';
 
-/** A checked request, ready to be queued. */
-interface Plan {
-  target: Target;
-  def: SettingDef;
-  value: number | boolean;
-}
+/** A checked request, ready for the engine. */
+type Plan = WriteRequest;
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x) && !Buffer.isBuffer(x);
 
 const shown = (v: unknown): string => (typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v));
-
-/** Read `msg.payload` into (target, setting, raw value); throws a BAD_MESSAGE / INVALID_SETTING error. */
-function readRequest(payload: unknown, defaultTarget: Target): { target: Target; name: string; raw: unknown } {
-  const usage = 'msg.payload must be an object: {setting, value}, {address, setting, value} or a shorthand such as {charging: false}';
-  if (!isPlainObject(payload)) throw coded('BAD_MESSAGE', `jkbms-write: ${usage}; ${NOTHING_SENT}`);
-  let target = defaultTarget;
-  if (payload.address !== undefined) {
-    const t = parseTarget(payload.address);
-    if (t === null) {
-      throw coded('BAD_MESSAGE', `jkbms-write: msg.payload.address must be "all" or a whole number 0-15, got ${JSON.stringify(payload.address)}; ${NOTHING_SENT}`);
-    }
-    target = t;
-  }
-  let name: string;
-  let raw: unknown;
-  if (payload.setting !== undefined) {
-    const extra = Object.keys(payload).filter((k) => k !== 'address' && k !== 'setting' && k !== 'value');
-    if (extra.length) {
-      throw coded('BAD_MESSAGE', `jkbms-write: unexpected ${extra.map((k) => `msg.payload.${k}`).join(', ')} next to msg.payload.setting (one setting per message); ${NOTHING_SENT}`);
-    }
-    if (typeof payload.setting !== 'string' || payload.setting.trim() === '') {
-      throw coded('BAD_MESSAGE', `jkbms-write: msg.payload.setting must be a setting name, got ${JSON.stringify(payload.setting)}; ${NOTHING_SENT}`);
-    }
-    if (!('value' in payload) || payload.value === undefined || payload.value === null) {
-      throw coded('BAD_MESSAGE', `jkbms-write: msg.payload.value is missing (the new value of ${payload.setting}); ${NOTHING_SENT}`);
-    }
-    name = payload.setting.trim();
-    raw = payload.value;
-  } else {
-    const keys = Object.keys(payload).filter((k) => k !== 'address');
-    if (keys.length !== 1) {
-      throw coded(
-        'BAD_MESSAGE',
-        keys.length === 0
-          ? `jkbms-write: no setting in msg.payload; ${usage}; ${NOTHING_SENT}`
-          : `jkbms-write: exactly one setting per message, got ${keys.length} (${keys.join(', ')}); ${NOTHING_SENT}`,
-      );
-    }
-    name = keys[0]!;
-    raw = payload[name];
-  }
-  return { target, name: SHORTHANDS[name] ?? name, raw };
-}
-
-/** Name, range and step against the register table; throws INVALID_SETTING / OUT_OF_RANGE. */
-function checkValue(name: string, raw: unknown): { def: SettingDef; value: number | boolean } {
-  try {
-    return validateSetting(name, raw);
-  } catch (err) {
-    if (err instanceof SettingError) {
-      const code: WriteCode = err.code === 'OUT_OF_RANGE' ? 'OUT_OF_RANGE' : 'INVALID_SETTING';
-      const hint = code === 'INVALID_SETTING' ? ` (shorthands: ${Object.keys(SHORTHANDS).join(', ')})` : '';
-      throw coded(code, `jkbms-write: ${err.message}${hint}; ${NOTHING_SENT}`);
-    }
-    throw err;
-  }
-}
 
 /** Hints for the engine's refusals and failures. */
 const HINTS: Partial<Record<WriteCode, string>> = {
@@ -178,14 +109,12 @@ export = function (RED: NodeAPI): void {
 
     /** Everything checked before a request may be queued. Throws a coded error. */
     const plan = (msg: NodeMessage): Plan => {
-      const req = readRequest(msg.payload, defTarget);
-      const { def: setting, value } = checkValue(req.name, req.raw);
-      if (setting.protection && !allowProtection) {
-        throw coded(
-          'PROTECTED',
-          `jkbms-write: ${setting.name} (${setting.label}) is a protection setting: a wrong value can disable a protection of the pack. ` +
-            `Tick "Allow protection settings" in this jkbms-write node to write it; ${NOTHING_SENT}`,
-        );
+      let req: WriteRequest;
+      try {
+        req = checkWriteRequest(msg.payload, { defaultTarget: defTarget, allowProtection, protectionHint: 'Tick "Allow protection settings" in this jkbms-write node to write it' });
+      } catch (err) {
+        if (err instanceof WriteRequestError) throw coded(err.code, `jkbms-write: ${err.message}; ${NOTHING_SENT}`);
+        throw err;
       }
       if (!handle.allowWrites) {
         throw coded('WRITES_DISABLED', `jkbms-write: writes are disabled on bus "${handle.name}": tick "allow changing pack settings" in the bus node to enable them; ${NOTHING_SENT}`);
@@ -194,7 +123,7 @@ export = function (RED: NodeAPI): void {
         throw coded('LISTEN_ONLY', `jkbms-write: bus "${handle.name}" is in listen mode and never transmits: set its Mode to "auto" or "master" to write settings; ${NOTHING_SENT}`);
       }
       checkIdentity(msg.bms, req.target);
-      return { target: req.target, def: setting, value };
+      return req;
     };
 
     /** A request that names a pack (msg.bms, e.g. from jkbms-ha) must name this bus and the pack at the target. */
@@ -256,68 +185,60 @@ export = function (RED: NodeAPI): void {
       }
     };
 
-    /** An online pack whose settings were never read: read them first, so `before` is known. */
-    const needsSettings = (address: number): boolean => {
-      try {
-        const pack = handle.engine.pack(address);
-        return !!pack && pack.online && !pack.isMaster && !pack.settings;
-      } catch {
-        return false;
-      }
+    /** The engine's result for one pack, a failure with this node's wording and hint. */
+    const fromEngine = (r: WriteResult, p: Plan): PackResult => {
+      const { error, ...rest } = r;
+      if (!error) return rest;
+      return { ...rest, ok: false, error: failure(new BusError(error.code as BusError['code'], error.message, r.address), r.address, p) };
+    };
+
+    /** This node's deadline for one pack: a TIMEOUT result after `timeoutMs` (none when 0); returns its cancel. */
+    const deadline = (address: number, p: Plan, report: (r: PackResult) => void): (() => void) => {
+      if (!(timeoutMs > 0)) return () => undefined;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        const error = failure(new BusError('TIMEOUT', `no confirmation within ${timeoutMs} ms`, address), address, p);
+        report({ ok: false, address, setting: p.def.name, requested: p.value, before: knownValue(address, p.def.name), after: null, error });
+      }, timeoutMs);
+      timers.add(timer);
+      return () => {
+        clearTimeout(timer);
+        timers.delete(timer);
+      };
     };
 
     /**
-     * One pack: the engine's confirmed write, reported at its outcome or at this node's
-     * deadline, whichever comes first. `settled` resolves when the engine is done with it
-     * (the next write waits for that, deadline or not).
+     * The engine's write orchestration (src/bus: settings read first when unknown, sent when we
+     * may talk, confirmed by read-back; 'all' one pack after another), each pack reported at its
+     * result or at this node's deadline, whichever comes first. Resolves when the engine is done
+     * with every pack (the next write waits for that, deadline or not); rejects when the engine
+     * refused the whole request before any pack was written.
      */
-    const attempt = (address: number, p: Plan): { outcome: Promise<PackResult>; settled: Promise<void> } => {
-      const first = needsSettings(address)
-        ? handle.engine.request(address, 'settings').then(
-            () => undefined,
-            (err: unknown) => {
-              const code = err instanceof BusError ? err.code : 'TIMEOUT';
-              throw new BusError(code, `the settings of pack ${address} could not be read before the write (${asError(err).message}); ${NOTHING_SENT}`, address);
-            },
-          )
-        : Promise.resolve();
-      const engine = first.then(() => handle.engine.write(address, p.def.name, p.value));
-      const fromEngine = engine.then(
-        // A single-pack write resolves only on success (no error field).
-        ({ error: _none, ...r }): PackResult => r,
-        (err: unknown): PackResult => {
-          const base: WriteResult =
-            err instanceof WriteError
-              ? err.result
-              : { ok: false, address, setting: p.def.name, requested: p.value, before: knownValue(address, p.def.name), after: null };
-          return { ...base, ok: false, error: failure(err, address, p) };
+    const write = (p: Plan, on: { start(index: number, count: number): void; report(r: PackResult, index: number, count: number): void }): Promise<void> => {
+      const cancels = new Map<number, () => void>();
+      const reported = new Set<number>();
+      const report = (r: PackResult, index: number, count: number): void => {
+        if (reported.has(r.address)) return;
+        reported.add(r.address);
+        cancels.get(r.address)?.();
+        on.report(r, index, count);
+      };
+      const opts = {
+        onStart: (address: number, index: number, count: number) => {
+          on.start(index, count);
+          cancels.set(address, deadline(address, p, (r) => report(r, index, count)));
+        },
+        onResult: (r: WriteResult, index: number, count: number) => report(fromEngine(r, p), index, count),
+      };
+      const target = p.target;
+      const done: Promise<unknown> = target === 'all' ? handle.engine.write('all', p.def.name, p.value, opts) : handle.engine.write(target, p.def.name, p.value, opts);
+      return done.then(
+        () => undefined,
+        (err: unknown) => {
+          // A pack's failure was reported already; only a refusal of the whole request is left.
+          if (!reported.size) throw err;
         },
       );
-      const settled = fromEngine.then(() => undefined);
-      if (!(timeoutMs > 0)) return { outcome: fromEngine, settled };
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<PackResult>((resolve) => {
-        timer = setTimeout(() => {
-          timers.delete(timer!);
-          resolve({
-            ok: false,
-            address,
-            setting: p.def.name,
-            requested: p.value,
-            before: knownValue(address, p.def.name),
-            after: null,
-            error: failure(new BusError('TIMEOUT', `no confirmation within ${timeoutMs} ms`, address), address, p),
-          });
-        }, timeoutMs);
-        timers.add(timer);
-      });
-      const outcome = Promise.race([fromEngine, deadline]).finally(() => {
-        if (timer) {
-          clearTimeout(timer);
-          timers.delete(timer);
-        }
-      });
-      return { outcome, settled };
     };
 
     const output = (job: Job, r: PackResult, last: boolean): void => {
@@ -330,50 +251,58 @@ export = function (RED: NodeAPI): void {
     };
 
     const runOne = async (job: Job, address: number): Promise<void> => {
-      const { outcome, settled } = attempt(address, job.plan);
-      const r = await outcome;
-      const s = job.plan.def;
-      if (r.ok) {
-        output(job, r, true);
-        node.status({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(r.after)} ✓` });
-        job.done();
-      } else {
-        node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed', { setting: s.name }) });
-        job.done(coded(r.error!.code, r.error!.message));
+      const p = job.plan;
+      const s = p.def;
+      const finish = (r: PackResult): void => {
+        if (r.ok) {
+          output(job, r, true);
+          node.status({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(r.after)} ✓` });
+          job.done();
+        } else {
+          node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed', { setting: s.name }) });
+          job.done(coded(r.error!.code, r.error!.message));
+        }
+      };
+      try {
+        await write(p, { start: () => undefined, report: (r) => finish(r) });
+      } catch (err) {
+        finish({ ok: false, address, setting: s.name, requested: p.value, before: knownValue(address, s.name), after: null, error: failure(err, address, p) });
       }
-      await settled;
     };
 
     const runAll = async (job: Job): Promise<void> => {
       const { def: s, value } = job.plan;
-      let targets: number[];
+      const failed: PackResult[] = [];
+      let count = 0;
       try {
-        targets = handle.engine.status().packs.filter((p) => p.online && !p.isMaster).map((p) => p.address).sort((a, b) => a - b);
-      } catch {
-        targets = [];
-      }
-      if (!targets.length) {
+        await write(job.plan, {
+          start: (i, n) => node.status({ fill: 'yellow', shape: 'dot', text: t('jkbms-write.status.writing-all', { setting: s.name, n: i + 1, count: n }) }),
+          report: (r, i, n) => {
+            count = n;
+            if (!r.ok) failed.push(r);
+            output(job, r, i === n - 1);
+          },
+        });
+      } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed', { setting: s.name }) });
-        job.done(coded('UNKNOWN_PACK', `jkbms-write: ${s.name} = ${shown(value)} on all packs of bus "${handle.name}": no pack is online; ${NOTHING_SENT}`));
+        const what = `jkbms-write: ${s.name} = ${shown(value)} on all packs of bus "${handle.name}"`;
+        if (err instanceof BusError && err.code === 'UNKNOWN_PACK') {
+          job.done(coded('UNKNOWN_PACK', `${what}: no pack is online; ${NOTHING_SENT}`));
+        } else {
+          const e = err instanceof BusError ? err : new BusError('INVALID_SETTING', asError(err).message);
+          const hint = e.message.endsWith(NOTHING_SENT) ? undefined : HINTS[e.code];
+          job.done(coded(e.code, `${what} failed: ${e.message}${hint ? `; ${hint}` : ''}`));
+        }
         return;
       }
-      const failed: PackResult[] = [];
-      for (const [i, address] of targets.entries()) {
-        node.status({ fill: 'yellow', shape: 'dot', text: t('jkbms-write.status.writing-all', { setting: s.name, n: i + 1, count: targets.length }) });
-        const { outcome, settled } = attempt(address, job.plan);
-        const r = await outcome;
-        if (!r.ok) failed.push(r);
-        output(job, r, i === targets.length - 1);
-        await settled;
-      }
       if (!failed.length) {
-        node.status({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(value)} ✓ ${targets.length}/${targets.length}` });
+        node.status({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(value)} ✓ ${count}/${count}` });
         job.done();
         return;
       }
-      node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed-some', { setting: s.name, failed: failed.length, count: targets.length }) });
+      node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed-some', { setting: s.name, failed: failed.length, count }) });
       const list = failed.map((r) => `pack ${r.address}: ${r.error!.message.replace(/^jkbms-write: /, '')}`).join('; ');
-      job.done(coded(failed[0]!.error!.code, `jkbms-write: ${s.name} = ${shown(value)} failed on ${failed.length} of ${targets.length} packs of bus "${handle.name}" (${failed.map((r) => r.address).join(', ')}): ${list}`));
+      job.done(coded(failed[0]!.error!.code, `jkbms-write: ${s.name} = ${shown(value)} failed on ${failed.length} of ${count} packs of bus "${handle.name}" (${failed.map((r) => r.address).join(', ')}): ${list}`));
     };
 
     const pump = (): void => {

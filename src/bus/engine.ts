@@ -18,7 +18,7 @@ import { Receiver } from './receiver';
 import { ReceiveTimeline } from './timeline';
 import { LinkWatchdog } from './watchdog';
 import { LoopWatch, pendingInputDefer } from './loop-watch';
-import { BusError, type BusEngineApi, type BusOptions, type BusRole, type BusStats, type BusStatus, type PackState, type WriteResult } from './types';
+import { BusError, type BusEngineApi, type BusOptions, type BusRole, type BusStats, type BusStatus, type PackState, type WriteOptions, type WriteResult } from './types';
 
 export type { BusLog, BusLogLevel } from './context';
 export { FLUSH_AFTER_MS, ECHO_WINDOW_MS } from './timeline';
@@ -261,12 +261,12 @@ export class BusEngine extends EventEmitter implements BusEngineApi {
     });
   }
 
-  write(target: number, setting: string, value: number | boolean): Promise<WriteResult>;
-  write(target: 'all', setting: string, value: number | boolean): Promise<WriteResult[]>;
-  write(target: number | 'all', setting: string, value: number | boolean): Promise<WriteResult | WriteResult[]> {
+  write(target: number, setting: string, value: number | boolean, opts?: WriteOptions): Promise<WriteResult>;
+  write(target: 'all', setting: string, value: number | boolean, opts?: WriteOptions): Promise<WriteResult[]>;
+  write(target: number | 'all', setting: string, value: number | boolean, opts: WriteOptions = {}): Promise<WriteResult | WriteResult[]> {
     return new Promise<WriteResult | WriteResult[]>((resolve, reject) => {
       try {
-        this.ops.write(target, setting, value, resolve, reject);
+        this.ops.write(target, setting, value, opts ?? {}, resolve, reject);
       } catch (err) {
         reject(err);
       }

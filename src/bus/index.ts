@@ -7,3 +7,13 @@ export { BusEngine, type BusEngineDeps, type BusLog, type BusLogLevel } from './
 export { REQUEST_TIMEOUT_MS } from './operations';
 export { resolveBusOptions, DEFAULT_ADDRESSES } from './options';
 export { WriteError, exceptionMeaning } from './errors';
+export {
+  checkWriteRequest,
+  parseWriteTarget,
+  WRITE_SHORTHANDS,
+  WriteRequestError,
+  type WriteRequest,
+  type WriteRequestCode,
+  type WriteRequestOptions,
+  type WriteTarget,
+} from './write-request';

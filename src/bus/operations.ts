@@ -6,7 +6,7 @@ import { exceptionMeaning } from './errors';
 import { checkCanTalk, checkKnown, REQUEST_TIMEOUT_MS } from './guards';
 import type { Job } from './jobs';
 import type { PackTable } from './packs';
-import { BusError, type BusOptions, type FrameEvent, type WriteResult } from './types';
+import { BusError, type BusOptions, type FrameEvent, type WriteOptions, type WriteResult } from './types';
 import { ConfirmedWrites } from './writes';
 
 export { REQUEST_TIMEOUT_MS } from './guards';
@@ -92,8 +92,15 @@ export class Operations {
   }
 
   /** engine.write(): see ConfirmedWrites.write. */
-  write(target: number | 'all', setting: string, value: number | boolean, resolve: (v: WriteResult | WriteResult[]) => void, reject: (e: unknown) => void): void {
-    this.writes.write(target, setting, value, resolve, reject);
+  write(
+    target: number | 'all',
+    setting: string,
+    value: number | boolean,
+    opts: WriteOptions,
+    resolve: (v: WriteResult | WriteResult[]) => void,
+    reject: (e: unknown) => void,
+  ): void {
+    this.writes.write(target, setting, value, opts, resolve, reject);
   }
 
   /**

@@ -156,6 +156,17 @@ export interface WriteResult {
   error?: { code: string; message: string };
 }
 
+/**
+ * Progress of write(), pack by pack ('all': one pack after another, each confirmed before the
+ * next starts). A callback that throws is reported on the 'error' event and changes nothing.
+ */
+export interface WriteOptions {
+  /** The write to `address` (the `index`-th of `count`, from 0) starts now. */
+  onStart?(address: number, index: number, count: number): void;
+  /** Its result, as soon as it is known (before the next pack's write); a failed one has ok false and `error`. */
+  onResult?(result: WriteResult, index: number, count: number): void;
+}
+
 /** Error codes carried by BusError.code. */
 export type BusErrorCode =
   | 'TIMEOUT'
@@ -202,7 +213,15 @@ export interface BusEngineApi extends EventEmitter {
   /** One pack: resolves with its decoded frame. 'all': one frame per known pack (rejects only if none answered). */
   request(target: number, kind: FrameKind, opts?: { timeoutMs?: number }): Promise<DecodedFrame>;
   request(target: 'all', kind: FrameKind, opts?: { timeoutMs?: number }): Promise<DecodedFrame[]>;
-  /** Validated before queueing; sent when we may talk; confirmed by reading the settings back. */
-  write(target: number, setting: string, value: number | boolean): Promise<WriteResult>;
-  write(target: 'all', setting: string, value: number | boolean): Promise<WriteResult[]>;
+  /**
+   * Validated before queueing (throws nothing: the promise rejects with a BusError); the
+   * settings are read first when not known yet; sent when we may talk; confirmed by reading the
+   * settings back. 'all': every online slave, one after another; resolves with one result per
+   * pack (a failed pack has ok false and `error`) — the one write orchestration, used by the
+   * jkbms-write node. Rejects only for the whole request (writes off, listen mode, a bad
+   * setting or value, not connected, no pack online); a single pack's failure rejects with a
+   * WriteError carrying its result.
+   */
+  write(target: number, setting: string, value: number | boolean, opts?: WriteOptions): Promise<WriteResult>;
+  write(target: 'all', setting: string, value: number | boolean, opts?: WriteOptions): Promise<WriteResult[]>;
 }

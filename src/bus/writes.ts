@@ -5,7 +5,7 @@ import { WriteError, exceptionMeaning, settingToBusError } from './errors';
 import { checkKnown, type TalkState } from './guards';
 import type { Job } from './jobs';
 import type { PackTable } from './packs';
-import { BusError, type BusOptions, type FrameEvent, type WriteResult } from './types';
+import { BusError, type BusOptions, type FrameEvent, type WriteOptions, type WriteResult } from './types';
 
 /** A validated setting and value, ready to be written. */
 export interface CheckedSetting {
@@ -21,15 +21,19 @@ export interface WritesHost {
   /** Queue a job for the next moment we may talk. */
   enqueue(job: Job, front?: boolean): void;
   after(ms: number, fn: () => void): TimerHandle;
+  /** Report an unexpected error (a throwing callback). */
+  fail(err: unknown): void;
 }
 
 /** Read the next `kind` frame of a pack (Operations.read with the default deadline). */
 export type ReadFn = (address: number, kind: FrameKind, purpose: 'write', cb: (r: FrameEvent | BusError) => void) => void;
 
 /**
- * Confirmed writes: (read the settings first when a bit of the switch word needs them), send
- * the write in a slot where we may talk, handle the acknowledgement or exception, then read the
- * settings back and compare. One write per pack at a time; 'all' writes one pack after another.
+ * Confirmed writes — the one write orchestration: read the settings first when they are not
+ * known yet (a bit of the switch word is written read-modify-write, and the result's `before`
+ * must be known), send the write in a slot where we may talk, handle the acknowledgement or
+ * exception, then read the settings back and compare. One write per pack at a time; 'all'
+ * writes one pack after another and merges their results.
  *
  * Owns: the writes in flight and queued (to fail them on stop or link loss) and the per-pack
  * turns.
@@ -51,7 +55,14 @@ export class ConfirmedWrites {
   }
 
   /** engine.write(): every check first (throws a BusError), then one pack or every online slave. */
-  write(target: number | 'all', setting: string, value: number | boolean, resolve: (v: WriteResult | WriteResult[]) => void, reject: (e: unknown) => void): void {
+  write(
+    target: number | 'all',
+    setting: string,
+    value: number | boolean,
+    opts: WriteOptions,
+    resolve: (v: WriteResult | WriteResult[]) => void,
+    reject: (e: unknown) => void,
+  ): void {
     const s = this.state();
     const packs = this.host.packs;
     if (!s.started) throw new BusError('STOPPED', 'the bus engine is not running');
@@ -70,7 +81,7 @@ export class ConfirmedWrites {
       const targets = packs.onlineAddresses().filter((a) => a !== 0);
       if (!targets.length) throw new BusError('UNKNOWN_PACK', 'no slave pack is online on this bus');
       for (const a of targets) this.prevalidate(a, checked);
-      this.writeAll(targets, checked, resolve);
+      this.writeAll(targets, checked, opts, resolve);
       return;
     }
     checkKnown(packs, target);
@@ -79,7 +90,12 @@ export class ConfirmedWrites {
     }
     if (!packs.isOnline(target)) throw new BusError('PACK_OFFLINE', `pack ${target} is offline`, target);
     this.prevalidate(target, checked);
-    this.writeOne(target, checked, (err, result) => (err ? reject(err) : resolve(result!)));
+    this.call(() => opts.onStart?.(target, 0, 1));
+    this.writeOne(target, checked, (err, result) => {
+      this.call(() => opts.onResult?.(this.merged(target, checked, err, result), 0, 1));
+      if (err) reject(err);
+      else resolve(result!);
+    });
   }
 
   /** Full validation against the pack's last known settings, before anything is queued. */
@@ -93,7 +109,7 @@ export class ConfirmedWrites {
     }
   }
 
-  private writeAll(targets: number[], checked: CheckedSetting, resolve: (v: WriteResult[]) => void): void {
+  private writeAll(targets: number[], checked: CheckedSetting, opts: WriteOptions, resolve: (v: WriteResult[]) => void): void {
     const results: WriteResult[] = [];
     const step = (i: number): void => {
       if (i >= targets.length) {
@@ -101,18 +117,32 @@ export class ConfirmedWrites {
         return;
       }
       const address = targets[i]!;
+      this.call(() => opts.onStart?.(address, i, targets.length));
       this.writeOne(address, checked, (err, result) => {
-        if (err) {
-          const r: WriteResult = err instanceof WriteError ? { ...err.result } : this.failedResult(address, checked);
-          r.error = { code: err.code, message: err.message };
-          results.push(r);
-        } else {
-          results.push(result!);
-        }
+        const r = this.merged(address, checked, err, result);
+        results.push(r);
+        this.call(() => opts.onResult?.(r, i, targets.length));
         step(i + 1);
       });
     };
     step(0);
+  }
+
+  /** One pack's outcome as a result: a failure has ok false and `error`. */
+  private merged(address: number, checked: CheckedSetting, err: BusError | null, result?: WriteResult): WriteResult {
+    if (!err) return result!;
+    const r: WriteResult = err instanceof WriteError ? { ...err.result } : this.failedResult(address, checked);
+    r.error = { code: err.code, message: err.message };
+    return r;
+  }
+
+  /** A progress callback of the caller: its errors are reported, never thrown into the engine. */
+  private call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.host.fail(err);
+    }
   }
 
   private failedResult(address: number, checked: CheckedSetting): WriteResult {
@@ -122,9 +152,9 @@ export class ConfirmedWrites {
   }
 
   /**
-   * One confirmed write: (read the settings first when a bit of the switch word needs them),
-   * send the write in a slot where we may talk, handle the acknowledgement or exception, then
-   * read the settings back and compare.
+   * One confirmed write: read the settings first when they are not known, send the write in a
+   * slot where we may talk, handle the acknowledgement or exception, then read the settings
+   * back and compare.
    */
   private writeOne(
     address: number,
@@ -204,10 +234,11 @@ export class ConfirmedWrites {
     release = turn.release;
     turn.run(() => {
       if (finished) return;
-      if (def.kind === 'bit' && !this.host.packs.settings(address)) {
+      if (!this.host.packs.settings(address)) {
         this.read(address, 'settings', 'write', (r) => {
-          if (r instanceof BusError) finish(new BusError(r.code, `cannot write ${def.name}: the settings of pack ${address} could not be read first (${r.message})`, address));
-          else if (!finished) sendWrite();
+          if (r instanceof BusError) {
+            finish(new BusError(r.code, `the settings of pack ${address} could not be read before the write (${r.message}); nothing was sent`, address));
+          } else if (!finished) sendWrite();
         });
       } else {
         sendWrite();

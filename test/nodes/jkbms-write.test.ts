@@ -169,6 +169,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
       [{ setting: 'maxBalanceCurrent', value: 1, charging: true }, 'BAD_MESSAGE', /unexpected msg\.payload\.charging next to msg\.payload\.setting/],
       [{ address: 16, charging: true }, 'BAD_MESSAGE', /msg\.payload\.address must be "all" or a whole number 0-15, got 16/],
       [{ deviceAddress: 3 }, 'INVALID_SETTING', /^Error: jkbms-write: unknown setting "deviceAddress"; writable settings: smartSleepVoltage, .*gpsLockedDischarging \(shorthands: charging, discharging, balancing, balancer, heating, floatMode\); nothing was sent$/],
+      [{ setting: 'constructor', value: 1 }, 'INVALID_SETTING', /^Error: jkbms-write: unknown setting "constructor"; writable settings: /],
       [{ maxBalanceCurrent: 20 }, 'OUT_OF_RANGE', /^Error: jkbms-write: maxBalanceCurrent = 20 is out of range: valid 0\.3–15 A in steps of 0\.001; nothing was sent$/],
       [{ cellRequestChargeVoltage: 3.4505 }, 'OUT_OF_RANGE', /cellRequestChargeVoltage = 3\.4505 is not a multiple of its step: valid 1\.2–4\.35 V in steps of 0\.001/],
       [{ nominalCapacityAh: 'big' }, 'OUT_OF_RANGE', /nominalCapacityAh must be a number, 2–20000 Ah in steps of 0\.001; got "big"/],

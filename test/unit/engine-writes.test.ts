@@ -83,6 +83,40 @@ describe('bus engine: write()', function () {
     assert.deepEqual(kinds, ['161e', '1114', '161e']);
   });
 
+  it('reads the settings first when they are not known, for any setting, so "before" is known', async () => {
+    h = await createHarness({ sim: { packs: [1] }, engine: { mode: 'master', addresses: [1], allowWrites: true } });
+    let p: Promise<WriteResult> | undefined;
+    h.engine.once('pack', () => (p = h!.engine.write(1, 'maxChargeCurrent', 50)));
+    await h.run(600, 5);
+    assert.ok(p, 'pack came online');
+    const r = await h.settle(p);
+    assert.deepEqual(r.value, { ok: true, address: 1, setting: 'maxChargeCurrent', requested: 50, before: 25, after: 50 });
+    const regs = h.sent('host 1').slice(1, 4).map((t) => t.bytes.readUInt16BE(2).toString(16));
+    assert.deepEqual(regs, ['161e', '102c', '161e']);
+  });
+
+  it('progress: onStart and onResult per pack, in order, each result before the next pack starts; a throwing callback changes nothing', async () => {
+    h = await masterBus(true, { 1: { model: 'JK-PB2A16S15P' } });
+    const seen: string[] = [];
+    const r = await h.settle(
+      h.engine.write('all', 'maxDischargeCurrent', 180, {
+        onStart: (a, i, n) => seen.push(`start ${a} ${i}/${n}`),
+        onResult: (w, i, n) => {
+          seen.push(`result ${w.address} ${w.ok} ${w.error?.code ?? ''} ${i}/${n}`);
+          throw new Error('callback bug');
+        },
+      }),
+    );
+    assert.deepEqual(seen, ['start 1 0/2', 'result 1 false PACK_EXCEPTION 0/2', 'start 2 1/2', 'result 2 true  1/2']);
+    assert.deepEqual((r.value as WriteResult[]).map((w) => w.ok), [false, true]);
+    assert.deepEqual(h.errors.map((e) => e.message), ['callback bug', 'callback bug']);
+    h.errors.length = 0;
+    const one: string[] = [];
+    const single = await h.settle(h.engine.write(2, 'maxBalanceCurrent', 1.2, { onStart: (a) => one.push(`start ${a}`), onResult: (w) => one.push(`result ${w.ok}`) }));
+    assert.equal(single.value!.ok, true);
+    assert.deepEqual(one, ['start 2', 'result true']);
+  });
+
   it('refuses bad input before anything is queued, with the valid range in the message', async () => {
     h = await masterBus();
     const cases: [string, unknown, string, RegExp][] = [

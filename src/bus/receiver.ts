@@ -105,6 +105,7 @@ export class Receiver {
     const why = reason !== 'echo' && this.p.timeline.isEchoPrefix(bytes, now) ? 'echo' : reason;
     this.p.ctx.counters.discarded(why, bytes.length);
     this.p.ctx.fire('discard', { reason: why, bytes: bytes.length });
+    if (why !== 'echo') this.p.scheduler.garbage();
     // Garbage while we wait for an answer is (most likely) a damaged answer, not a stranger.
     return why !== 'echo' && !this.p.scheduler.ours(now);
   }

@@ -26,6 +26,8 @@ export interface Exchange {
   injected: boolean;
   /** Someone else talked during it (counted once). */
   collided: boolean;
+  /** Bytes were dropped as garbage while we waited (a damaged answer, or two talkers at once). */
+  garbled: boolean;
   timer: TimerHandle;
 }
 
@@ -102,6 +104,11 @@ export class Scheduler {
     this.ctx.counters.add('collisions');
   }
 
+  /** Bytes were dropped as garbage: while we wait for an answer, it was damaged. */
+  garbage(): void {
+    if (this.current) this.current.garbled = true;
+  }
+
   enqueue(job: Job, front = false): void {
     this.pruneDemand();
     if (front) this.demand.unshift(job);
@@ -114,7 +121,7 @@ export class Scheduler {
     }
   }
 
-  /** Is a confirmation read of `address` already queued? */
+  /** Is a job of this purpose for `address` already queued? */
   hasQueued(purpose: Job['purpose'], address: number): boolean {
     return this.demand.some((j) => j.purpose === purpose && j.address === address);
   }
@@ -266,7 +273,7 @@ export class Scheduler {
     this.ctx.counters.add('requestsSent');
     if (injected) this.ctx.counters.add('requestsInjected');
     const timeout = Math.max(1, Math.min(this.ctx.options.responseTimeoutMs, windowEnd - txEnd));
-    const x: Exchange = { job, sentAt: now, injected, collided: false, timer: this.ctx.after(txEnd - now + timeout, () => this.expired(x)) };
+    const x: Exchange = { job, sentAt: now, injected, collided: false, garbled: false, timer: this.ctx.after(txEnd - now + timeout, () => this.expired(x)) };
     this.current = x;
   }
 
@@ -299,12 +306,14 @@ export class Scheduler {
       this.ctx.counters.add('timeouts');
       this.host.packs.error(job.address);
     }
-    // Bytes came but no valid answer. Master role: a collision with someone we do not know yet —
-    // listen first. Sniffing: the JK master (or its slave) talked over our exchange.
-    if (this.host.timeline.lastRxAt > x.sentAt) {
-      if (this.host.arbiter.role === 'master') this.host.arbiter.holdOff();
-      else if (this.host.arbiter.role === 'sniffing') this.talkedOver(x);
-    }
+    // Master role: bytes came but no valid answer — a collision with someone we do not know
+    // yet: listen first. Sniffing: garbage instead of the answer (dropped, or bytes heard and
+    // nothing left of them) — the JK master or one of its slaves talked over our exchange. An
+    // answer still arriving (held by the framer) is late, not garbled.
+    const { arbiter, timeline } = this.host;
+    const heard = timeline.lastRxAt > x.sentAt;
+    if (arbiter.role === 'master' && heard) arbiter.holdOff();
+    else if (arbiter.role === 'sniffing' && (x.garbled || (heard && timeline.buffered === 0))) this.talkedOver(x);
     this.host.exchangeEnded(x, { type: 'timeout' }, now);
     this.finishJob(job, { type: 'timeout' });
     this.pump();

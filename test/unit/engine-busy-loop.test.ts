@@ -233,6 +233,37 @@ describe('bus engine: injection while the event loop is busy (fake clock)', () =
     await r.engine.stop();
   });
 
+  it('stats: garbage instead of our answer while a master polls is a collision; an answer that is merely late is not', async () => {
+    for (const what of ['garbled', 'late'] as const) {
+      const r = await rig();
+      r.link.autoAnswer = false;
+      r.pollPack1();
+      r.clock.advance(100);
+      assert.equal(r.link.infoTriggers.length, 1);
+      const answer = infoFrame(1);
+      if (what === 'garbled') {
+        r.clock.advance(10);
+        answer[150] = answer[150]! ^ 0xff;
+        r.link.inject(answer);
+        r.clock.advance(200);
+      } else {
+        // The answer comes slowly: its first half before the timeout, the rest (a few ms apart,
+        // no flush in between) just after it.
+        r.clock.advance(40);
+        r.link.inject(answer.subarray(0, 150));
+        for (let i = 0; i < 20 && r.engine.stats().timeouts === 0; i++) r.clock.advance(1);
+        assert.equal(r.engine.stats().timeouts, 1, 'timed out while the answer was arriving');
+        r.link.inject(answer.subarray(150));
+        r.clock.advance(200);
+      }
+      const s = r.engine.stats();
+      assert.equal(s.timeouts, 1, what);
+      assert.equal(s.collisions, what === 'garbled' ? 1 : 0, what);
+      assert.equal(r.engine.pack(1)!.info !== undefined, what === 'late', 'the late answer still counts');
+      await r.engine.stop();
+    }
+  });
+
   it('injectionVerdict: bytes heard, a busy loop, or too little left of the window → not now', () => {
     const plan = { windowEnd: 1170, exchangeMs: 45 };
     const base = { now: 1100, plan, heardAt: 1000, lastRxAt: 1000, buffered: 0, fresh: true };

@@ -140,7 +140,7 @@ export interface InjectionInput {
    * the computed wire time (trigger, 1.5 × turnaround, 310-byte answer) when larger or unknown.
    */
   exchangeMs?: number;
-  /** Added to the safety margin (a busy event loop), ms. */
+  /** Added to the safety margin (the event loop's lateness, a message's staleness, the link's jitter), ms. */
   extraMarginMs?: number;
 }
 

@@ -33,7 +33,6 @@ export class LoopWatch {
   /** Clock time of the last tick that came on time (−∞ after a late one or while not watching). */
   private onTimeAt = -Infinity;
   private readonly samples: number[] = [];
-  private stallCount = 0;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -43,11 +42,6 @@ export class LoopWatch {
 
   get watching(): boolean {
     return this.ticker !== null;
-  }
-
-  /** Stalls seen so far (ticks later than LATE_MS). */
-  get stalls(): number {
-    return this.stallCount;
   }
 
   /** Start (or keep) ticking while `on`, stop otherwise. */
@@ -95,7 +89,6 @@ export class LoopWatch {
       this.tick(TICK_MS);
       if (late > LATE_MS) {
         this.onTimeAt = -Infinity;
-        this.stallCount += 1;
         this.onStall(late);
       } else {
         this.onTimeAt = now;

@@ -13,7 +13,7 @@ export const RECENT_ENDS = 5;
 /** A leading cell must stand this many robust standard deviations out of the others. */
 const STAND_OUT = 4;
 /** A resistance finding needs this confidence and this many standard errors. */
-const MIN_CONFIDENCE = 0.9;
+export const MIN_CONFIDENCE = 0.9;
 const MIN_SIGMAS = 5;
 
 export interface PackFacts {

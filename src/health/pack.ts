@@ -1,6 +1,6 @@
 import type { LivePayload } from '../protocol/types';
 import { EndTracker, emptyEnds, median, parseEnds, type EndsSnapshot } from './ends';
-import { deltaTrend, packFindings, round } from './findings';
+import { deltaTrend, MIN_CONFIDENCE, packFindings, round } from './findings';
 import { CellRegression, emptyRegression, erf, parseRegression, type RegressionSnapshot } from './regression';
 import type { CellHealth, HealthOptions, PackHealthPayload } from './types';
 
@@ -28,6 +28,46 @@ export interface PackHealthSnapshot {
 const FULL_CONFIDENCE_WINDOWS = 20;
 /** Confidence is the chance that the true value lies within this of the estimate, mΩ. */
 const CONFIDENCE_MOHM = 0.5;
+/**
+ * A cell's resistance is only published once the data supports it (otherwise `null`):
+ * - the current has changed: a window (the open one included) in which it spread by
+ *   INFORMATIVE_A (0.5 A standard deviation) or more, within about the last half-life
+ *   (informative windows, faded, at least MIN_INFORMATIVE) — a current that only jitters tells
+ *   nothing, and a jitter of the current sensor alone would pull every estimate towards 0;
+ * - the scatter behind the standard error rests on MIN_DF degrees of freedom (frames less one
+ *   per window, less the slope): the standard error is then known to about ±16 % (1/√(2·df)),
+ *   and Student's t is close to the normal curve the confidence assumes (2.09 against 1.96 at
+ *   95 %);
+ * - the standard error is small enough for the estimate to become a finding: the chance that
+ *   the true value lies within ±CONFIDENCE_MOHM is at least the MIN_CONFIDENCE a finding needs
+ *   (0.9), i.e. a standard error of at most MAX_STDERR_MOHM (0.304 mΩ). So every estimate that
+ *   could become a finding is shown, and a healthy cell shows within about ±1 mΩ (3 standard
+ *   errors) — not the ±5 mΩ of a few frames of a current that hardly moved.
+ * The standard error itself is reported once MIN_DF degrees of freedom are behind it, so a
+ * user sees it narrow towards the bound.
+ */
+export const MIN_DF = 20;
+const MIN_INFORMATIVE = 0.5;
+/** The chance that the true value lies within ±CONFIDENCE_MOHM of an estimate with this standard error (mΩ). */
+const precision = (seMohm: number): number => (seMohm === 0 ? 1 : erf(CONFIDENCE_MOHM / (Math.SQRT2 * seMohm)));
+/** The largest standard error at which an estimate is published, mΩ (0.304): where precision() falls to MIN_CONFIDENCE. */
+export const MAX_STDERR_MOHM = ((): number => {
+  let lo = 0;
+  let hi = 10;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (precision(mid) >= MIN_CONFIDENCE) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+})();
+
+/** One cell's estimate as reported: ΔR against the pack's typical cell (null where not published) and its standard error (null before MIN_DF), Ω. */
+interface Estimate {
+  deltaOhm: number | null;
+  stdErrOhm: number | null;
+  confidence: number;
+}
 
 export class PackHealth {
   private readonly s: PackHealthSnapshot;
@@ -102,34 +142,43 @@ export class PackHealth {
     this.ends.add(now, live.soc, live.current, cells, () => this.resistanceOhm());
   }
 
-  /** Each cell's resistance above the pack's typical cell, Ω (0 where not known yet). */
+  /** Each cell's resistance above the pack's typical cell, Ω (0 where not published). */
   private resistanceOhm(): number[] {
+    return this.estimates().map((e) => e.deltaOhm ?? 0);
+  }
+
+  /**
+   * Each cell's estimate as published (see MIN_DF for the rule): relative to the median cell's slope, with
+   * its standard error once MIN_DF degrees of freedom are behind it, and its confidence (the
+   * chance of ±CONFIDENCE_MOHM, held back over the first FULL_CONFIDENCE_WINDOWS informative
+   * windows); `deltaOhm` null and confidence 0 until the rule allows it.
+   */
+  private estimates(): Estimate[] {
     const slopes = this.regression.slopes();
-    const known = slopes.map((x) => x.slope).filter((x): x is number => x !== null);
-    if (known.length !== slopes.length) return slopes.map(() => 0);
-    const typical = median(known);
-    return known.map((b) => b - typical);
+    const known = slopes.every((x) => x.slope !== null);
+    const typical = known ? median(slopes.map((x) => x.slope!)) : 0;
+    const informative = this.regression.informative;
+    const ramp = Math.min(1, informative / FULL_CONFIDENCE_WINDOWS);
+    return slopes.map((x) => {
+      const se = known && x.stdErr !== null && x.df >= MIN_DF ? x.stdErr : null;
+      const shown = se !== null && informative >= MIN_INFORMATIVE && se * 1000 <= MAX_STDERR_MOHM;
+      return { deltaOhm: shown ? x.slope! - typical : null, stdErrOhm: se, confidence: shown ? precision(se * 1000) * ramp : 0 };
+    });
   }
 
   report(now: number): PackHealthPayload {
     const s = this.s;
-    const slopes = this.regression.slopes();
-    const known = slopes.every((x) => x.slope !== null);
-    const typical = known ? median(slopes.map((x) => x.slope!)) : 0;
-    const ramp = Math.min(1, this.regression.windows / FULL_CONFIDENCE_WINDOWS);
+    const estimates = this.estimates();
     const tops = this.ends.tops;
     const bottoms = this.ends.bottoms;
     const mean = (events: readonly { devs: number[] }[], k: number): number | null =>
       events.length ? round(events.reduce((a, e) => a + e.devs[k]!, 0) / events.length, 1) : null;
-    const cells: CellHealth[] = slopes.map((x, k) => {
-      const r = known ? (x.slope! - typical) * 1000 : null;
-      const se = known && x.stdErr !== null ? x.stdErr * 1000 : null;
-      const confidence = se === null ? 0 : se === 0 ? ramp : erf(CONFIDENCE_MOHM / (Math.SQRT2 * se)) * ramp;
+    const cells: CellHealth[] = estimates.map((e, k) => {
       return {
         cell: k + 1,
-        resistanceMohm: r === null ? null : round(r, 3),
-        stdErrMohm: se === null ? null : round(se, 4),
-        confidence: round(confidence, 3),
+        resistanceMohm: e.deltaOhm === null ? null : round(e.deltaOhm * 1000, 3),
+        stdErrMohm: e.stdErrOhm === null ? null : round(e.stdErrOhm * 1000, 4),
+        confidence: round(e.confidence, 3),
         endOfChargeMv: mean(tops, k),
         endOfDischargeMv: mean(bottoms, k),
         kneeFirst: tops.filter((e) => e.leader === k).length,

@@ -10,6 +10,11 @@
  * current's changes within a window count. Windows fade with a half-life, so the state is a
  * handful of sums per cell whatever the run time (bounded), and a repaired bus bar shows after
  * a few weeks.
+ *
+ * The standard error comes from the scatter of the cells around their fitted lines, and is
+ * never taken below what the readings' 1 mV steps alone leave (a cell whose reading does not
+ * move at all has not shown that it follows the current, only that its steps are too coarse to
+ * tell).
  */
 
 export interface WindowSums {
@@ -30,6 +35,8 @@ export interface RegressionSnapshot {
   /** Frames (faded) and informative windows (faded). */
   n: number;
   windows: number;
+  /** Every window added, informative or not (faded): each is centred on its own means, which costs a degree of freedom. Absent in a state stored before it was kept (then `windows`). */
+  groups: number;
   sxx: number;
   sxy: number[];
   syy: number[];
@@ -39,15 +46,25 @@ export interface RegressionSnapshot {
 export interface CellSlope {
   /** Ω (relative to the pack's mean cell), null without current changes yet. */
   slope: number | null;
-  /** Standard error, Ω. */
+  /** Standard error, Ω (null without residual degrees of freedom). */
   stdErr: number | null;
+  /** Residual degrees of freedom behind `stdErr`: frames less one per window, less the slope (faded). */
+  df: number;
 }
 
-/** A window whose current spreads less than this (A, standard deviation) adds almost nothing: it does not count as informative. */
-const INFORMATIVE_A = 0.5;
+/**
+ * A window whose current spreads less than this (A, standard deviation) adds almost nothing: it
+ * does not count as informative. At 0.5 A, a cell 1 mΩ off its neighbours moves by one 1 mV
+ * step of its reading between one standard deviation of the current below the mean and one above.
+ */
+export const INFORMATIVE_A = 0.5;
+/** Cell voltages are read in steps of this, V (1 mV in a JK frame; a finer one only makes the floor below cautious). */
+export const RESOLUTION_V = 0.001;
+/** The least scatter a reading can have around its line, V²: the variance of rounding to RESOLUTION_V. */
+const ROUNDING_VAR = (RESOLUTION_V * RESOLUTION_V) / 12;
 
 export function emptyRegression(cells: number): RegressionSnapshot {
-  return { cells, at: null, n: 0, windows: 0, sxx: 0, sxy: new Array<number>(cells).fill(0), syy: new Array<number>(cells).fill(0), open: null };
+  return { cells, at: null, n: 0, windows: 0, groups: 0, sxx: 0, sxy: new Array<number>(cells).fill(0), syy: new Array<number>(cells).fill(0), open: null };
 }
 
 export class CellRegression {
@@ -68,8 +85,15 @@ export class CellRegression {
     return this.s.n + (this.s.open?.n ?? 0);
   }
 
+  /** Informative windows (faded), closed ones only. */
   get windows(): number {
     return this.s.windows;
+  }
+
+  /** Informative windows (faded), the open one included when it is informative already. */
+  get informative(): number {
+    const w = this.s.open;
+    return this.s.windows + (w && w.n >= 3 && Math.sqrt(Math.max(0, w.sxx - (w.sx * w.sx) / w.n) / w.n) >= INFORMATIVE_A ? 1 : 0);
   }
 
   /**
@@ -109,6 +133,7 @@ export class CellRegression {
       const f = Math.pow(0.5, (w.last - s.at) / this.halfLifeMs);
       s.n *= f;
       s.windows *= f;
+      s.groups *= f;
       s.sxx *= f;
       for (let k = 0; k < s.cells; k++) {
         s.sxy[k]! *= f;
@@ -117,6 +142,7 @@ export class CellRegression {
     }
     s.at = Math.max(s.at ?? w.last, w.last);
     s.n += w.n;
+    s.groups += 1;
     if (Math.sqrt(cxx / w.n) >= INFORMATIVE_A) s.windows += 1;
     s.sxx += cxx;
     for (let k = 0; k < s.cells; k++) {
@@ -132,11 +158,12 @@ export class CellRegression {
     const wxx = w ? w.sxx - (w.sx * w.sx) / w.n : 0;
     const sxx = s.sxx + (wxx > 1e-9 ? wxx : 0);
     const n = s.n + (w && wxx > 1e-9 ? w.n : 0);
-    const groups = Math.max(1, s.windows) + (w && wxx > 1e-9 ? 1 : 0);
+    const groups = Math.max(1, s.groups + (w && wxx > 1e-9 ? 1 : 0));
+    const df = Math.max(0, n - groups - 1);
     const out: CellSlope[] = [];
     for (let k = 0; k < s.cells; k++) {
       if (!(sxx > 1e-9)) {
-        out.push({ slope: null, stdErr: null });
+        out.push({ slope: null, stdErr: null, df: 0 });
         continue;
       }
       let sxy = s.sxy[k]!;
@@ -146,9 +173,8 @@ export class CellRegression {
         syy += w.syy[k]! - (w.sy[k]! * w.sy[k]!) / w.n;
       }
       const b = sxy / sxx;
-      const df = n - groups - 1;
       const rss = Math.max(0, syy - b * sxy);
-      out.push({ slope: b, stdErr: df > 0 ? Math.sqrt(rss / df / sxx) : null });
+      out.push({ slope: b, stdErr: df > 0 ? Math.sqrt(Math.max(rss / df, ROUNDING_VAR) / sxx) : null, df });
     }
     return out;
   }
@@ -176,6 +202,7 @@ export function parseRegression(v: unknown): RegressionSnapshot | null {
   if (!Number.isInteger(cells) || (cells as number) < 1 || (cells as number) > 32) return null;
   const n = cells as number;
   if (!(r.at === null || finite(r.at)) || !finite(r.n) || !finite(r.windows) || !finite(r.sxx)) return null;
+  if (!(r.groups === undefined || finite(r.groups))) return null;
   if (!finiteArray(r.sxy, n) || !finiteArray(r.syy, n)) return null;
   let open: WindowSums | null = null;
   if (r.open !== null) {
@@ -184,7 +211,8 @@ export function parseRegression(v: unknown): RegressionSnapshot | null {
     if (![o.start, o.last, o.n, o.sx, o.sxx].every(finite) || !finiteArray(o.sy, n) || !finiteArray(o.sxy, n) || !finiteArray(o.syy, n)) return null;
     open = { start: o.start as number, last: o.last as number, n: o.n as number, sx: o.sx as number, sxx: o.sxx as number, sy: o.sy.slice(), sxy: o.sxy.slice(), syy: o.syy.slice() };
   }
-  return { cells: n, at: r.at as number | null, n: r.n as number, windows: r.windows as number, sxx: r.sxx as number, sxy: r.sxy.slice(), syy: r.syy.slice(), open };
+  const groups = (r.groups as number | undefined) ?? (r.windows as number);
+  return { cells: n, at: r.at as number | null, n: r.n as number, windows: r.windows as number, groups, sxx: r.sxx as number, sxy: r.sxy.slice(), syy: r.syy.slice(), open };
 }
 
 /** erf(x), Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7). */

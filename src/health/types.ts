@@ -76,11 +76,15 @@ export interface Finding {
 export interface CellHealth {
   /** 1-based. */
   cell: number;
-  /** Resistance above (+) or below (−) the pack's typical cell, mΩ; null before the first window with changing current. */
+  /**
+   * Resistance above (+) or below (−) the pack's typical cell, mΩ; null ("not enough current
+   * change yet") until the data supports it: a window in which the current spread by 0.5 A or
+   * more, 20 degrees of freedom, and a standard error of at most 0.304 mΩ (src/health/pack.ts).
+   */
   resistanceMohm: number | null;
-  /** Standard error of that estimate, mΩ (null like it). */
+  /** Standard error of that estimate, mΩ; null before 20 degrees of freedom. Shown before the estimate, so it can be seen narrowing to 0.304 mΩ. */
   stdErrMohm: number | null;
-  /** How sure the estimate is, 0–1: the chance that the true value lies within ±0.5 mΩ of it, times a ramp over the first 20 windows. */
+  /** How sure the estimate is, 0–1: the chance that the true value lies within ±0.5 mΩ of it, times a ramp over the first 20 windows with changing current; 0 while `resistanceMohm` is null. */
   confidence: number;
   /** Mean divergence from the pack's median cell at the top of the last charges, mV (I·R removed); null before the first. */
   endOfChargeMv: number | null;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { HealthMonitor, MAX_PACKS, parseHealthSnapshot, resolveHealthOptions } from '../../src/health';
 import { EndTracker, emptyEnds } from '../../src/health/ends';
+import { MAX_STDERR_MOHM, MIN_DF } from '../../src/health/pack';
+import { erf, RESOLUTION_V } from '../../src/health/regression';
 import type { LivePayload } from '../../src/protocol/types';
 import { Rng } from '../../src/sim/rng';
 
@@ -81,6 +83,88 @@ describe('health: resistance of each cell relative to its pack', () => {
     const [p] = m.packReports(6 * 3600_000);
     assert.equal(p!.resistanceSamples, 0);
     assert.equal(p!.cells[2]!.resistanceMohm, null);
+  });
+});
+
+describe('health: a resistance figure appears only when the data supports it', () => {
+  /** 16 cells of 0.3 mΩ, cell 5 +3 mΩ; 0.5 mV reading noise (cell 9: `noisy9` V), read to 1 mV; the current from `amps`. */
+  const pack = (rng: Rng, amps: () => number, noisy9 = 0.0005) => (): LivePayload => {
+    const i = amps();
+    const cells = Array.from({ length: 16 }, (_, k) => {
+      const v = 3.3 + (k % 3) * 0.001 + i * (0.0003 + (k === 4 ? 0.003 : 0)) + rng.normal() * (k === 8 ? noisy9 : 0.0005);
+      return Math.round(v * 1000) / 1000;
+    });
+    return live(cells, Math.round(i * 1000) / 1000);
+  };
+
+  it('noise on a flat current (−20 A ± 0.2 A): no figure and no confidence, however long — the standard error is known, the current never changed', () => {
+    const m = new HealthMonitor();
+    const rng = new Rng(11);
+    const next = pack(rng, () => -20 + 0.2 * rng.normal());
+    for (let f = 1; f <= 3600; f++) {
+      m.frame(1, next(), f * 2000, 'A');
+      if (![3, 10, 30, 300, 3600].includes(f)) continue;
+      const [p] = m.packReports(f * 2000);
+      assert.deepEqual(p!.cells.map((c) => [c.resistanceMohm, c.confidence]), p!.cells.map(() => [null, 0]), `after ${f} frames`);
+      assert.deepEqual(p!.findings, []);
+      if (f >= 30) assert.ok(p!.cells.every((c) => c.stdErrMohm !== null && c.stdErrMohm > 0), `after ${f} frames the scatter is known: ${p!.cells.map((c) => c.stdErrMohm)}`);
+    }
+  });
+
+  it('a real current swing (load steps −40 / +20 A): after at least MIN_DF degrees of freedom, the +3 mΩ cell, and every healthy cell within 4 standard errors of 0', () => {
+    const m = new HealthMonitor();
+    const rng = new Rng(12);
+    let f = 0;
+    const next = pack(rng, () => (Math.floor(f / 10) % 2 ? 20 : -40) + rng.normal());
+    let first: number | null = null;
+    for (f = 1; f <= 600; f++) {
+      m.frame(1, next(), f * 1000, 'A');
+      const [p] = m.packReports(f * 1000);
+      const shown = p!.cells.filter((c) => c.resistanceMohm !== null);
+      if (f < MIN_DF + 2) assert.deepEqual(shown, [], `frame ${f}: fewer than ${MIN_DF} degrees of freedom`);
+      if (shown.length && first === null) first = f;
+      for (const c of shown) {
+        assert.ok(c.stdErrMohm! <= MAX_STDERR_MOHM && c.confidence > 0, `frame ${f}: ${JSON.stringify(c)}`);
+        const truth = c.cell === 5 ? 3 : 0;
+        assert.ok(Math.abs(c.resistanceMohm! - truth) <= 4 * c.stdErrMohm! + 0.001, `frame ${f} cell ${c.cell}: ${c.resistanceMohm} ± ${c.stdErrMohm} mΩ`);
+      }
+    }
+    assert.equal(first, MIN_DF + 2, 'the figure appears as soon as the degrees of freedom are there (a window costs one, the slope one)');
+    const [p] = m.packReports(600_000);
+    assert.ok(p!.cells.every((c) => c.resistanceMohm !== null));
+    assert.ok(Math.abs(p!.cells[4]!.resistanceMohm! - 3) < 0.05, JSON.stringify(p!.cells[4]));
+  });
+
+  it('each cell on its own: a cell with a noisy reading (5 mV) waits for a standard error of at most 0.304 mΩ while its neighbours show', () => {
+    assert.ok(Math.abs(MAX_STDERR_MOHM - 0.304) < 0.001, `${MAX_STDERR_MOHM}`);
+    assert.ok(Math.abs(erf(0.5 / (Math.SQRT2 * MAX_STDERR_MOHM)) - 0.9) < 1e-6, 'the precision at which the confidence can reach the 0.9 a finding needs');
+    const m = new HealthMonitor();
+    const rng = new Rng(13);
+    const next = pack(rng, () => 10 + rng.normal(), 0.005);
+    for (let f = 1; f <= 100; f++) m.frame(1, next(), f * 1000, 'A');
+    let [p] = m.packReports(100_000);
+    const nine = p!.cells[8]!;
+    assert.equal(nine.resistanceMohm, null, JSON.stringify(nine));
+    assert.equal(nine.confidence, 0);
+    assert.ok(nine.stdErrMohm! > MAX_STDERR_MOHM, `its standard error is shown, above the bound: ${nine.stdErrMohm}`);
+    assert.ok(p!.cells.filter((c) => c.cell !== 9).every((c) => c.resistanceMohm !== null), 'the others show');
+    for (let f = 101; f <= 1000; f++) m.frame(1, next(), f * 1000, 'A');
+    [p] = m.packReports(1_000_000);
+    assert.ok(p!.cells[8]!.resistanceMohm !== null && p!.cells[8]!.stdErrMohm! <= MAX_STDERR_MOHM, JSON.stringify(p!.cells[8]));
+  });
+
+  it('a reading that never moves is no proof: the standard error never falls below what the 1 mV steps leave', () => {
+    const m = new HealthMonitor();
+    // Every cell reads the same, whatever the current (10 ± 1 A): the scatter is 0.
+    for (let f = 1; f <= 40; f++) m.frame(1, live(Array.from({ length: 16 }, () => 3.3), f % 2 ? 11 : 9), f * 1000, 'A');
+    const [p] = m.packReports(40_000);
+    // 40 frames of ±1 A in one window: Σ(I − Ī)² = 40 A²; rounding to 1 mV leaves 1/√12 mV per reading.
+    const floor = ((RESOLUTION_V / Math.sqrt(12)) / Math.sqrt(40)) * 1000;
+    for (const c of p!.cells) {
+      assert.equal(c.resistanceMohm, 0);
+      assert.ok(Math.abs(c.stdErrMohm! - floor) < 1e-4, `${c.stdErrMohm} mΩ, floor ${floor}`);
+      assert.ok(c.confidence < 1);
+    }
   });
 });
 
@@ -257,6 +341,12 @@ describe('health: packs, identity, the bank, and stored state', () => {
     const kept = parseHealthSnapshot(broken)!;
     assert.deepEqual(kept.packs, []);
     assert.deepEqual(kept.addresses, []);
+    // A state stored before the regression counted every window it centred: read, each informative window counted as one.
+    const older = JSON.parse(JSON.stringify(json));
+    for (const p of older.packs) delete p.regression.groups;
+    const olderBack = parseHealthSnapshot(older)!;
+    assert.deepEqual(olderBack.packs.map((p) => p.regression.groups), json.packs.map((p: { regression: { windows: number } }) => p.regression.windows));
+    assert.equal(new HealthMonitor({}, olderBack).packReports(5 * 3600_000).length, 2);
     const half = JSON.parse(JSON.stringify(json));
     half.packs[1].frames = -1;
     assert.deepEqual(parseHealthSnapshot(half)!.packs.map((p) => p.serialNumber), ['A']);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { MAX_STDERR_MOHM } from '../../src/health/pack';
 import type { BusSimulator, TcpListener } from '../../src/sim';
 import { launchChromium, pageCollectingErrors } from '../helpers/browser';
 import { startNodeRed, until, type NodeRedInstance } from '../helpers/nodered';
@@ -13,9 +14,11 @@ import { requireTool } from '../helpers/tools';
  * @flowfuse/node-red-dashboard (the devDependency, linked into the user dir: no network), on
  * the simulator's TCP gateway with two packs of different cell counts, opened in headless
  * Chromium: every pack's cell chart has one bar per simulated cell with the lowest and the
- * highest cell highlighted, every pack's cell-resistance chart (jkbms-health) one bar per cell,
- * the gauges show the simulated SOC, the texts, the alarm table and the history charts fill
- * in, and the page raises no error.
+ * highest cell highlighted; every pack's cell-resistance chart (jkbms-health) shows no bar while
+ * the current only jitters, then, once it swings, a bar per cell in mΩ — the planted +3 mΩ cell
+ * at +3, the healthy ones near 0 — with the note under it saying which; the gauges show the
+ * simulated SOC, the texts, the alarm table and the history charts fill in, and the page raises
+ * no error.
  *
  * Screenshot: test-results/dashboard.png; with UPDATE_SCREENSHOT=1 also docs/dashboard.png
  * (the README picture).
@@ -27,6 +30,16 @@ const DASHBOARD = join(ROOT, 'node_modules', '@flowfuse', 'node-red-dashboard');
 const SHOT = join(ROOT, 'test-results', 'dashboard.png');
 /** Simulated packs: address → cells. */
 const PACKS: Record<number, number> = { 1: 16, 2: 15 };
+/** A planted high-resistance cell: pack 2 cell 3, +3 mΩ. */
+const PLANTED = { address: 2, cell: 3, mohm: 3 };
+/** Once released, the packs' current swings ±30 A within a minute (loads switching), so the resistance firms up within the test. */
+const SWING = { offsetA: -5, amplitudeA: 30, periodS: 60, noiseA: 1 };
+/** Until then a steady −10 A load whose reading wobbles within ±0.4 A: never a current change the health node may use. */
+const FLAT_A = -10;
+const JITTER_A = 0.4;
+/** A shown ΔR lies within this of the truth: 5 standard errors, each at most MAX_STDERR_MOHM (the rule for showing one at all). */
+const FIVE_SE = 5 * MAX_STDERR_MOHM;
+const RESISTANCE_CHART = 'Cell resistance above its neighbours (mΩ)';
 
 type FlowNode = { id: string; type: string; z?: string; wires?: string[][]; [k: string]: unknown };
 
@@ -50,6 +63,15 @@ interface ChartView {
   series: { name: string; points: [string | number, number][] }[];
 }
 
+/** What a pack's resistance chart and its note showed at one moment, and whether the current was still held flat. */
+interface ResistanceView {
+  at: number;
+  flat: boolean;
+  address: number;
+  bars: [number, number][];
+  note: string;
+}
+
 describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium', function () {
   this.timeout(600_000);
   let sim: BusSimulator;
@@ -60,6 +82,10 @@ describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium',
   let userDir: string;
   let flow: FlowNode[];
   const pageErrors: string[] = [];
+  let jitter: NodeJS.Timeout | null = null;
+  let recorder: NodeJS.Timeout | null = null;
+  /** Every change of a pack's resistance chart or note, from the page's first load on. */
+  const seen: ResistanceView[] = [];
 
   /** The cell chart, the SOC gauge and the texts of each pack, from the example's wiring. */
   const packWidgets = (address: number) => {
@@ -87,14 +113,49 @@ describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium',
     }, id);
   const widgetText = (id: string): Promise<string | null> =>
     page.evaluate((wid) => (document.getElementById(`nrdb-ui-widget-${wid}`) as HTMLElement | null)?.innerText ?? null, id);
+  /** The x values of every point a chart holds, with a value or without (null: no bar, its category still on the axis). */
+  const chartXs = (id: string): Promise<string[]> =>
+    page.evaluate((cid) => {
+      const charts = (window as unknown as { uiCharts?: Record<string, { chart: { getOption(): { series: { data?: unknown[] }[] } } }> }).uiCharts;
+      return (charts?.[cid]?.chart.getOption().series ?? []).flatMap((x) => (x.data ?? []).map((d) => String(Array.isArray(d) ? d[0] : d)));
+    }, id);
+  /** A pack's resistance chart, the note under it, and the nodes that feed them, from the example's wiring. */
+  const resistanceWidgets = (address: number) => {
+    const group = flow.find((n) => n.type === 'ui-group' && n.name === `Pack ${address}`)!.id;
+    const chart = flow.find((n) => n.type === 'ui-chart' && n.group === group && n.label === RESISTANCE_CHART)!;
+    const note = flow.find((n) => n.type === 'ui-text' && n.group === group && n.label === 'ΔR estimate')!;
+    const which = flow.find((n) => n.type === 'switch' && n.wires!.some((w) => w.includes(chart.id)))!;
+    const points = flow.find((n) => n.type === 'change' && n.wires![0]!.includes(which.id))!;
+    return { chart, note, which, points };
+  };
+  /** The bars of a resistance chart as [cell, mΩ], and the note's text. */
+  const resistanceView = async (address: number): Promise<{ bars: [number, number][]; note: string }> => {
+    const w = resistanceWidgets(address);
+    const v = await chartView(w.chart.id);
+    const bars = (v?.series.flatMap((x) => x.points) ?? []).map(([x, y]): [number, number] => [Number(x), y]);
+    return { bars, note: ((await widgetText(w.note.id)) ?? '').replace(/\s+/g, ' ').trim() };
+  };
 
   before(async function () {
     requireTool(this, 'chromium');
-    ({ sim, gw } = await simGateway({
-      packs: Object.keys(PACKS).map(Number),
-      seed: 3,
-      packOptions: Object.fromEntries(Object.entries(PACKS).map(([a, cells]) => [a, { cellCount: cells }])),
-    }));
+    ({ sim, gw } = await simGateway(
+      {
+        packs: Object.keys(PACKS).map(Number),
+        seed: 3,
+        packOptions: Object.fromEntries(Object.entries(PACKS).map(([a, cells]) => [a, { cellCount: cells, profile: SWING }])),
+        cellFaults: `cell ${PLANTED.address}.${PLANTED.cell}: +${PLANTED.mohm} mΩ`,
+      },
+      (s) => {
+        // The flat phase: a steady load, its reading wobbling within ±JITTER_A (a spread of at most 0.4 A).
+        let k = 0;
+        const hold = () => {
+          k += 1;
+          for (const a of Object.keys(PACKS).map(Number)) s.pack(a).setCurrent(FLAT_A + JITTER_A * Math.sin(k * 2.1 + a));
+        };
+        hold();
+        jitter = setInterval(hold, 300);
+      },
+    ));
     sim.pack(2).setAlarm('wireResistance');
 
     // The dashboard package from our devDependencies, linked into a fresh user dir (the harness adds our tarball).
@@ -113,9 +174,31 @@ describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium',
       (window as unknown as { Cypress: object }).Cypress = {};
     });
     await page.goto(`${red.url}/dashboard/jkbms`, { waitUntil: 'domcontentloaded' });
+
+    // Record what the resistance charts show from the start, whatever test runs meanwhile.
+    const last = new Map<number, string>();
+    let busy = false;
+    recorder = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void (async () => {
+        for (const address of Object.keys(PACKS).map(Number)) {
+          const v = await resistanceView(address);
+          // Still flat after the view was read: it shows what the flat phase gave.
+          const flat = jitter !== null;
+          const key = JSON.stringify(v);
+          if (last.get(address) !== key) seen.push({ at: Date.now(), flat, address, ...v });
+          last.set(address, key);
+        }
+      })()
+        .catch(() => undefined)
+        .finally(() => (busy = false));
+    }, 200);
   });
 
   after(async () => {
+    if (recorder) clearInterval(recorder);
+    if (jitter) clearInterval(jitter);
     await browser?.close();
     await red?.stop();
     await sim?.stop();
@@ -160,19 +243,62 @@ describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium',
     });
   }
 
+  it('the cell-resistance charts show no bar while the current only jitters (±0.4 A), and say so: "waiting for the current to change"', async () => {
+    // At least 40 answers per pack (nearly all live frames): more frames than the health node
+    // needs for its degrees of freedom (20), and several of its reports (every 2 s).
+    await until(() => Object.keys(PACKS).every((a) => sim.pack(Number(a)).counters.framesSent >= 40), 120_000, '40 answers from each pack');
+    // Two more reports of the health node (every 2 s) on all of them.
+    await page.waitForTimeout(4500);
+    for (const address of Object.keys(PACKS).map(Number)) {
+      const v = await resistanceView(address);
+      assert.deepEqual(v.bars, [], `pack ${address}: no bar after 40 frames of a flat current`);
+      assert.match(v.note, /waiting for the current to change/, `pack ${address}: the note`);
+      // A cell without an estimate keeps its place on the axis: no bar, not a bar at 0.
+      assert.deepEqual(await chartXs(resistanceWidgets(address).chart.id), Array.from({ length: PACKS[address]! }, (_, i) => String(i + 1)), `pack ${address}: every cell on the axis`);
+    }
+    const flat = seen.filter((v) => v.flat);
+    for (const address of Object.keys(PACKS).map(Number)) assert.ok(flat.some((v) => v.address === address && /waiting/.test(v.note)), `pack ${address}: its note recorded while the current was flat`);
+    assert.deepEqual(flat.filter((v) => v.bars.length > 0).map((v) => `pack ${v.address}: ${v.bars.map(([c, y]) => `${c}:${y}`).join(' ')}`), [], 'no bar while the current only jitters');
+    // Release: the packs follow their swinging profile.
+    clearInterval(jitter!);
+    jitter = null;
+    for (const a of Object.keys(PACKS).map(Number)) sim.pack(a).setCurrent(null);
+  });
+
   for (const [address, cells] of Object.entries(PACKS).map(([a, c]) => [Number(a), c] as const)) {
-    it(`pack ${address}: the cell-resistance chart of the health node has ${cells} bars, each cell's ΔR against its neighbours`, async () => {
-      const group = flow.find((n) => n.type === 'ui-group' && n.name === `Pack ${address}`)!.id;
-      const chart = flow.find((n) => n.type === 'ui-chart' && n.group === group && n.label === 'Cell resistance above its neighbours (mΩ)')!.id;
-      const view = await until(async () => {
-        const v = await chartView(chart);
-        return (v?.series.flatMap((s) => s.points).length ?? 0) === cells ? v : null;
-      }, 90_000, `${cells} bars in the resistance chart of pack ${address}`);
-      assert.deepEqual(view.series.map((s) => s.name), ['ΔR']);
-      const bars = view.series[0]!.points;
-      assert.deepEqual(bars.map(([x]) => Number(x)).sort((a, b) => a - b), Array.from({ length: cells }, (_, i) => i + 1), 'one bar per cell');
-      // Healthy simulated cells, seconds of data: small deviations, in mΩ.
-      assert.ok(bars.every(([, y]) => Math.abs(y) < 5), `plausible ΔR ${bars.map(([, y]) => y).join(' ')}`);
+    it(`pack ${address}: once the current swings, the cell-resistance chart has a bar per cell (${cells}), in mΩ: ${address === PLANTED.address ? `cell ${PLANTED.cell} at +${PLANTED.mohm}, ` : ''}the healthy cells near 0; the note says all cells have an estimate`, async () => {
+      const w = resistanceWidgets(address);
+      // Wired to mΩ: the chart's Y key is the points' "mohm", which the change node fills from resistanceMohm.
+      assert.equal(w.chart.yAxisProperty, 'mohm');
+      assert.equal(w.chart.xAxisProperty, 'cell');
+      assert.ok(JSON.stringify(w.points.rules).includes('\\"mohm\\": resistanceMohm'), JSON.stringify(w.points.rules));
+      assert.ok(w.which.wires!.some((out) => out.includes(w.chart.id) && out.includes(w.note.id)), 'the chart and its note from the same output of "which pack?"');
+      const view = await until(
+        async () => {
+          const v = await resistanceView(address);
+          const settled = v.bars.length === cells && v.bars.every(([c, y]) => Math.abs(y - (address === PLANTED.address && c === PLANTED.cell ? PLANTED.mohm : 0)) <= 0.3);
+          return settled && new RegExp(`all ${cells} cells, standard error ≤ \\d`).test(v.note) ? v : null;
+        },
+        90_000,
+        `pack ${address}: a bar per cell, each within 0.3 mΩ of the planted truth, and the note "all ${cells} cells"`,
+      );
+      assert.deepEqual(view.bars.map(([c]) => c).sort((a, b) => a - b), Array.from({ length: cells }, (_, i) => i + 1), 'one bar per cell');
+      const se = Number(/standard error ≤ ([\d.]+) mΩ/.exec(view.note)![1]);
+      assert.ok(se <= Math.ceil(MAX_STDERR_MOHM * 100) / 100, `the note's standard error ${se} mΩ (rounded up to 0.01)`);
+      if (address === PLANTED.address) {
+        const top = view.bars.reduce((a, b) => (b[1] > a[1] ? b : a));
+        assert.equal(top[0], PLANTED.cell, `the planted cell has the highest bar: ${view.bars.map(([c, y]) => `${c}:${y}`).join(' ')}`);
+      }
+      // Every view the page ever showed: only cells of this pack, each once, each value within 5 standard errors of the truth.
+      const views = seen.filter((v) => v.address === address);
+      assert.ok(views.some((v) => v.bars.length > 0), 'bars were recorded');
+      for (const v of views) {
+        const xs = v.bars.map(([c]) => c);
+        assert.equal(new Set(xs).size, xs.length, `each cell once: ${xs.join(' ')}`);
+        assert.ok(xs.every((c) => Number.isInteger(c) && c >= 1 && c <= cells), `cells of this pack: ${xs.join(' ')}`);
+        const off = v.bars.filter(([c, y]) => Math.abs(y - (address === PLANTED.address && c === PLANTED.cell ? PLANTED.mohm : 0)) > FIVE_SE);
+        assert.deepEqual(off, [], `pack ${address} at +${v.at - views[0]!.at} ms: ΔR ${v.bars.map(([c, y]) => `${c}:${y}`).join(' ')}`);
+      }
     });
   }
 

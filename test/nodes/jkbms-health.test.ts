@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import type { BankHealthPayload, PackHealthPayload } from '../../src/health';
+import { MAX_STDERR_MOHM } from '../../src/health/pack';
 import { BusSimulator, type BusSimulatorOptions, type SimHostEndpoint } from '../../src/sim';
 import busNode = require('../../nodes/jkbms-bus');
 import healthNode = require('../../nodes/jkbms-health');
@@ -66,8 +67,8 @@ describe('jkbms-health node (test-helper + in-process simulator)', function () {
     const answer = await askUntil(
       got,
       bank,
-      (packs) => packs.length === 2 && packs.every((m) => m.payload.frames >= 12 && m.bms.serialNumber !== null),
-      'both packs analysed and identified',
+      (packs) => packs.length === 2 && packs.every((m) => m.bms.serialNumber !== null && m.payload.cells.every((c: { resistanceMohm: number | null }) => c.resistanceMohm !== null)),
+      'both packs identified, every cell with a resistance estimate',
     );
     const [one, two] = answer.packs as { topic: string; payload: PackHealthPayload; bms: any }[];
     assert.equal(one!.topic, 'house/1/health');
@@ -80,9 +81,12 @@ describe('jkbms-health node (test-helper + in-process simulator)', function () {
     assert.equal(p.cellCount, 16);
     assert.equal(p.cells.length, 16);
     assert.deepEqual(Object.keys(p.cells[0]!), ['cell', 'resistanceMohm', 'stdErrMohm', 'confidence', 'endOfChargeMv', 'endOfDischargeMv', 'kneeFirst', 'fallFirst']);
+    // An estimate needs 20 degrees of freedom (frames less one per window, less the slope).
+    assert.ok(p.frames >= 22 && one!.payload.frames >= 22, `frames ${one!.payload.frames}, ${p.frames}`);
     const three = p.cells[2]!;
     assert.ok(Math.abs(three.resistanceMohm! - 5) < 1.5, `cell 2.3: ${three.resistanceMohm} mΩ`);
     for (const c of [...one!.payload.cells, ...p.cells.filter((x) => x.cell !== 3)]) assert.ok(Math.abs(c.resistanceMohm!) < 0.6, `${c.cell}: ${c.resistanceMohm} mΩ`);
+    for (const c of [...one!.payload.cells, ...p.cells]) assert.ok(c.stdErrMohm! <= MAX_STDERR_MOHM && c.confidence > 0, `an estimate is shown with its standard error: ${JSON.stringify(c)}`);
     assert.ok(three.confidence < 0.9, 'not confident after seconds: no finding yet');
     const b = answer.bank as { topic: string; payload: BankHealthPayload; bms: unknown; ask: boolean };
     assert.equal(b.topic, 'house/health');

@@ -290,8 +290,8 @@ describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium',
         assert.equal(top[0], PLANTED.cell, `the planted cell has the highest bar: ${view.bars.map(([c, y]) => `${c}:${y}`).join(' ')}`);
       }
       // Every view the page ever showed: only cells of this pack, each once, each value within 5 standard errors of the truth.
+      await until(() => seen.some((v) => v.address === address && v.bars.length > 0), 10_000, `pack ${address}: the recorder (every 200 ms) saw bars too`);
       const views = seen.filter((v) => v.address === address);
-      assert.ok(views.some((v) => v.bars.length > 0), 'bars were recorded');
       for (const v of views) {
         const xs = v.bars.map(([c]) => c);
         assert.equal(new Set(xs).size, xs.length, `each cell once: ${xs.join(' ')}`);

@@ -14,7 +14,7 @@ export class WriteError extends BusError {
   }
 }
 
-/** Modbus exception codes as the JK register map defines them (reference §2.1, MAP10). */
+/** Modbus exception codes as the JK register map defines them (docs/protocol.md §2.1). */
 const EXCEPTIONS: Record<number, string> = {
   1: 'illegal function',
   2: 'illegal data address (not a writable register)',

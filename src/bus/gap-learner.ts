@@ -1,6 +1,7 @@
 /**
  * Learns a JK master's rhythm from the traffic it sees, so that a third party can talk in the
- * master's quiet gaps without colliding (reference §6.6).
+ * master's quiet gaps without colliding (docs/protocol.md §6.2 for the master's cycle, §6.3 for
+ * talking in its gaps).
  *
  * Every foreign message on the wire (a master trigger, a slave's answer, the master's own
  * frames) is identified by a key, e.g. "t:5:live" (the master's live trigger to address 5) or

@@ -197,7 +197,7 @@ export interface SettingsPayload extends DecodedBase {
   dischargeOcp3: boolean;
   gpsLockedCharging: boolean;
   gpsLockedDischarging: boolean;
-  /** Bytes 284 / 285 (°C): heating start / stop on firmware that SYS describes; MAP10 calls them battery over-temperature alarm / recovery. */
+  /** Bytes 284 / 285 (°C): heating start / stop on current firmware; an older register map calls them battery over-temperature alarm / recovery (docs/protocol.md §8). */
   heatingStartTemperature: number;
   heatingStopTemperature: number;
   /** Smart-sleep delay, s (286, reported in hours). */

@@ -299,7 +299,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
 
   it('a bit of the switch word changes only that bit: bits 0–15 otherwise intact', async () => {
     const { got, errors, node } = await load([busDef(), writeDef()]);
-    // Bits 4 and 9 (display, float) as on a real pack, plus the SYS-only bits 10, 13 and 15.
+    // Bits 4 and 9 (display, float) as on a real pack, plus bits 10, 13 and 15 (known from one source only, docs/protocol.md §4.2).
     sim.pack(1).updateSettings({ switchMask: 0xa610, emergencyButton: true, dischargeOcp3: true, gpsLockedDischarging: true });
     await ready();
     assert.equal(engine().pack(1)!.settings!.switchMask, 0xa610);

@@ -223,7 +223,7 @@ describe('bus engine: faults', function () {
       h = await createHarness({ sim: { packs: [1, 2] }, endpoint: { echo }, engine: { allowWrites: true, addresses: [1, 2] } });
       await h.run(20_000);
       const st = h.engine.status();
-      // Auto mode: our echoed triggers must not look like a JK master (R3D bug Q14).
+      // Auto mode: our echoed triggers must not look like a JK master (docs/protocol.md §7, Q14).
       assert.deepEqual(
         h.roles.map((r) => r.role),
         ['listening', 'master'],

@@ -1,7 +1,7 @@
 /**
  * Synthetic `jkbms` node messages for the Home Assistant tests (the jkbms node is built in
  * parallel; these follow the input contract: msg.topic, msg.payload, msg.bms). Live values
- * are the protocol reference's synthetic test vector (§3.6), at address 2 unless overridden.
+ * are the synthetic test frame of docs/protocol.md §3.6, at address 2 unless overridden.
  */
 import { aggregate } from '../../src/bank/aggregate';
 import type { BankPackInput, BankPayload } from '../../src/bank/types';

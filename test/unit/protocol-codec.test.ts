@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { crc16, sum8, withCrc } from '../../src/protocol/crc';
 import { FrameError, decodeFrame, decodeInfo, decodeLive, decodeSettings } from '../../src/protocol/decode';
 import { encodeAck, encodeException, encodeFrame, encodeResponse, encodeTrigger, encodeWrite } from '../../src/protocol/encode';
@@ -8,25 +10,16 @@ import { INFO_VALUES, LIVE_VALUES, REFERENCE_LIVE_HEX, SETTINGS_VALUES } from '.
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 
-/** docs/protocol.md §2.3: request and ack CRCs for every address (0x1620, 0x161E, 0x161C). */
-const CRC_TABLE: [number, string][] = [
-  [0x00, 'db61 059a dfbf 6456 de5d c596'],
-  [0x01, 'd6f1 044b d22f 6587 d3cd c447'],
-  [0x02, 'c201 0478 c6df 65b4 c73d c474'],
-  [0x03, 'cf91 05a9 cb4f 6465 caad c5a5'],
-  [0x04, 'e9a1 041e ed7f 65d2 ec9d c412'],
-  [0x05, 'e431 05cf e0ef 6403 e10d c5c3'],
-  [0x06, 'f0c1 05fc f41f 6430 f5fd c5f0'],
-  [0x07, 'fd51 042d f98f 65e1 f86d c421'],
-  [0x08, 'bca1 04d2 b87f 651e b99d c4de'],
-  [0x09, 'b131 0503 b5ef 64cf b40d c50f'],
-  [0x0a, 'a5c1 0530 a11f 64fc a0fd c53c'],
-  [0x0b, 'a851 04e1 ac8f 652d ad6d c4ed'],
-  [0x0c, '8e61 0556 8abf 649a 8b5d c55a'],
-  [0x0d, '83f1 0487 872f 654b 86cd c48b'],
-  [0x0e, '9701 04b4 93df 6578 923d c4b8'],
-  [0x0f, '9a91 0565 9e4f 64a9 9fad c569'],
-];
+/**
+ * docs/protocol.md §2.3: the request and ack CRC bytes of every address, per register (live
+ * 0x1620, settings 0x161E, info 0x161C), read from its table: the document is the list, the
+ * encoder must agree with every entry.
+ */
+const CRC_TABLE: [number, string[]][] = (() => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'protocol.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### 2.3 '), doc.indexOf('### 2.4 '));
+  return [...section.matchAll(/^\| (\d+) \|(.*)\|$/gm)].map((m) => [Number(m[1]), [...m[2]!.matchAll(/`([0-9A-F]{2}) ([0-9A-F]{2})`/g)].map((c) => `${c[1]}${c[2]}`.toLowerCase())]);
+})();
 
 describe('protocol: checksums and constants', () => {
   it('CRC-16/MODBUS check value of "123456789" is 0x4B37, sent low byte first', () => {
@@ -39,10 +32,14 @@ describe('protocol: checksums and constants', () => {
     assert.equal(sum8(Buffer.from([1, 2, 3, 4]), 1, 3), 5);
   });
 
-  it('builds the request and ack of every address and register exactly as the reference table', () => {
+  it('builds the request and ack of every address and register exactly as docs/protocol.md §2.3 gives them', () => {
     const kinds: FrameKind[] = ['live', 'settings', 'info'];
-    for (const [addr, row] of CRC_TABLE) {
-      const crcs = row.split(' ');
+    assert.deepEqual(
+      CRC_TABLE.map(([a, crcs]) => [a, crcs.length]),
+      Array.from({ length: 16 }, (_, a) => [a, 6]),
+      'docs/protocol.md §2.3: a row per address 0-15, six CRCs each',
+    );
+    for (const [addr, crcs] of CRC_TABLE) {
       kinds.forEach((kind, i) => {
         assert.equal(encodeTrigger(addr, kind).subarray(9).toString('hex'), crcs[2 * i], `request ${addr} ${kind}`);
         assert.equal(encodeAck(addr, KIND_REGISTER[kind], 1).subarray(6).toString('hex'), crcs[2 * i + 1], `ack ${addr} ${kind}`);
@@ -94,7 +91,7 @@ describe('protocol: data frames', () => {
     assert.equal(bytes[299], 0xf7);
   });
 
-  it('decodes the reference synthetic live frame to exact SI values', () => {
+  it('decodes the synthetic live frame (docs/protocol.md §3.6) to exact SI values', () => {
     const p = decodeLive(hex(REFERENCE_LIVE_HEX), 2);
     assert.equal(p.type, 'live');
     assert.equal(p.address, 2);

@@ -127,7 +127,7 @@ describe('protocol: framer', () => {
     assert.deepEqual(types(ev), ['frame:live@1/ack', 'trigger@1']);
   });
 
-  it('a tail with an address above 15 is not a tail: the frame is kept, the bytes after are resynced (R3D Q10)', () => {
+  it('a tail with an address above 15 is not a tail: the frame is kept, the bytes after are resynced (docs/protocol.md §7, Q10)', () => {
     const frame = encodeFrame(LIVE_VALUES);
     const badTail = encodeAck(0x21, 0x1620, 1);
     const ev = new Framer().push(Buffer.concat([frame, badTail, liveFrame(3)]));
@@ -138,12 +138,12 @@ describe('protocol: framer', () => {
     assert.equal(s.discarded, 8);
   });
 
-  it('consumes all 8 bytes of a standalone ack so the next request is seen (R3D Q9)', () => {
+  it('consumes all 8 bytes of a standalone ack so the next request is seen (docs/protocol.md §7, Q9)', () => {
     const ev = new Framer().push(Buffer.concat([encodeAck(1, 0x1070, 2), encodeTrigger(1, 'live')]));
     assert.deepEqual(types(ev), ['ack@1', 'trigger@1']);
   });
 
-  it('decodes only bytes 0–307: trailing bytes of a 309-byte capture do not change the frame (R3D Q11)', () => {
+  it('decodes only bytes 0–307: trailing bytes of a 309-byte capture do not change the frame (docs/protocol.md §7, Q11)', () => {
     const a = new Framer().push(Buffer.concat([liveFrame(1), Buffer.of(0xff)]));
     const fr = a.find((e) => e.type === 'frame') as DataFrameEvent;
     assert.deepEqual(decodeFrame(fr.frame, fr.address), decodeFrame(liveFrame(1), 1));

@@ -24,7 +24,7 @@ function sample(name: string, current: number | boolean): number | boolean {
 }
 
 describe('protocol: writable settings', () => {
-  it('covers the numbers, switches and switch-word bits of the reference, each with a range and step', () => {
+  it('covers the numbers, switches and switch-word bits of docs/protocol.md §4.1–4.2, each with a range and step', () => {
     assert.ok(SETTINGS.length >= 50);
     for (const d of SETTINGS) {
       assert.ok(d.min <= d.max && d.step > 0, d.name);
@@ -93,8 +93,8 @@ describe('protocol: writable settings', () => {
     assert.equal(after.chargeUtp, -5);
   });
 
-  it('a switch-word bit is read-modify-write of the last known settings and never touches the other bits (R3D Q8)', () => {
-    // Bits 4 (display) and 9 (float) set, plus SYS bits 10–15 set on this pack.
+  it('a switch-word bit is read-modify-write of the last known settings and never touches the other bits (docs/protocol.md §7, Q8)', () => {
+    // Bits 4 (display) and 9 (float) set, plus bits 10–15 (known from one source only, docs/protocol.md §4.2) set on this pack.
     const current = settings(2, { switchMask: 0xfc10 | 0x0200 });
     const w = encodeSettingWrite(2, 'heatingEnabled', true, current);
     assert.equal(w.register, 0x1114);

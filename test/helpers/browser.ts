@@ -3,7 +3,8 @@ import type { Browser, Page } from 'playwright-core';
 
 /**
  * Headless Debian Chromium through playwright-core for the editor and dashboard tests
- * (nodered-conventions §f.3). Call requireTool(this, 'chromium') first.
+ * (flags below: no sandbox, no GPU, nothing fetched from the network). Call
+ * requireTool(this, 'chromium') first.
  *
  *   const browser = await launchChromium();
  *   const page = await pageCollectingErrors(browser, pageErrors);   // assert.deepEqual(pageErrors, []) at the end

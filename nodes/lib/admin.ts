@@ -1,11 +1,13 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { SimulatedBus } from '../../src/sim/connection';
+import { formatPlantedFaults } from '../../src/sim/plant';
 import { formatPackList } from '../../src/sim/spec';
 import { ReplayTransport } from '../../src/transport/replay';
 import { busById, type BusController } from './bus-registry';
 import type { RecordingReply } from './bus-recording';
 import { defaultPortDeps, listPorts, type PortListingDeps } from './ports';
+import { simSpecScript } from './sim-spec-script';
 
 /**
  * Editor endpoints (relative to httpAdminRoot; the editor calls them with relative URLs so
@@ -13,6 +15,8 @@ import { defaultPortDeps, listPorts, type PortListingDeps } from './ports';
  *   GET  jkbms/ports          → PortEntry[]   (nodes/lib/ports.ts)            jkbms-bus.read
  *   GET  jkbms/packs?bus=<id> → PacksReply    (packs seen on a deployed bus)  jkbms-bus.read
  *   POST jkbms/recording      {bus, action: 'start'|'stop'} → RecordingReply  jkbms-bus.write
+ *   GET  jkbms/sim-spec.js    the simulator's settings parsers for the dialog  jkbms-bus.read
+ *                             (nodes/lib/sim-spec-script.ts)
  */
 
 export interface PackSummary {
@@ -41,7 +45,22 @@ export interface PacksReply {
   /** True for the simulator connection: these packs are not real. */
   simulated: boolean;
   /** The simulator's own view (simulator connection only). */
-  sim?: { packs: string; master: boolean; seed: number; collisions: number; framesSent: number; requestsReceived: number; faults: Record<string, number> };
+  sim?: {
+    packs: string;
+    master: boolean;
+    seed: number;
+    collisions: number;
+    framesSent: number;
+    requestsReceived: number;
+    faults: Record<string, number>;
+    /** 'steady' | 'day' | 'tour'. */
+    scenario: string;
+    /** Scenario 'day': minutes a simulated day lasts, and the hour of the simulated day now (0–24). */
+    dayMinutes: number | null;
+    hour: number | null;
+    /** The planted faults, "cell 2.7: +3 mΩ; …" ('' for none). */
+    plant: string;
+  };
   /** The replayed file (replay connection only). */
   replay?: { file: string; loop: boolean; speed: number; format: string | null; durationMs: number | null; passes: number };
   /** The recording option (absent for a replay). */
@@ -64,6 +83,13 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
       (ports) => res.json(ports),
       (err: unknown) => res.status(500).json({ error: err instanceof Error ? err.message : String(err) }),
     );
+  });
+
+  // The dialog checks the simulator's settings with the runtime's own parsers (loaded by jkbms-bus.html).
+  let script: string | null = null;
+  RED.httpAdmin.get('/jkbms/sim-spec.js', read, (_req: Request, res: Response) => {
+    script ??= simSpecScript();
+    res.set('Cache-Control', 'no-cache').type('application/javascript').send(script);
   });
 
   RED.httpAdmin.get('/jkbms/packs', read, (req: Request, res: Response) => {
@@ -111,6 +137,10 @@ function connectionDetails(bus: BusController): Pick<PacksReply, 'sim' | 'replay
       framesSent: stats.framesSent,
       requestsReceived: stats.requestsReceived,
       faults: stats.faults,
+      scenario: t.spec?.scenario ?? 'steady',
+      dayMinutes: t.spec?.dayMinutes ?? null,
+      hour: sim.bank?.hour ?? null,
+      plant: formatPlantedFaults(sim.cellFaults),
     };
   }
   if (t instanceof ReplayTransport) {

@@ -37,7 +37,7 @@ export const busFactories: BusFactories = {
       case 'tcp':
         return new TcpTransport({ host: spec.host, port: spec.port, ...(log ? { log } : {}) });
       case 'sim':
-        return new SimulatedBus({ packs: spec.packs, master: spec.master, seed: spec.seed, faults: spec.faults });
+        return new SimulatedBus({ spec });
       case 'replay':
         return new ReplayTransport({ file: spec.file, loop: spec.loop, speed: spec.speed, ...(log ? { log } : {}) });
     }

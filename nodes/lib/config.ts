@@ -30,6 +30,10 @@ export interface BusNodeDef extends NodeDef {
   simMaster?: boolean;
   simSeed?: number | string;
   simFaults?: string;
+  /** simulator: what the packs do (steady, a household day of a bank, a tour of every state), how long a day lasts (minutes), planted faults ("cell 2.7: +3 mΩ"). */
+  simScenario?: string;
+  simDayMinutes?: number | string;
+  simPlant?: string;
   /** replay: the capture file (relative to the Node-RED user directory), loop, speed 1 or 10. */
   replayFile?: string;
   replayLoop?: boolean;
@@ -126,7 +130,18 @@ export function parseBusConfig(def: BusNodeDef, env: BusEnv = {}): BusConfig {
     if (!Number.isInteger(port)) throw new RangeError(`port must be an integer 1-65535, got ${JSON.stringify(def.port)}`);
     transport = { kind: 'tcp', host, port };
   } else if (kind === 'simulator') {
-    transport = { kind: 'sim', ...parseSimulatedBus({ packs: def.simPacks, master: def.simMaster, seed: def.simSeed, faults: def.simFaults }) };
+    transport = {
+      kind: 'sim',
+      ...parseSimulatedBus({
+        packs: def.simPacks,
+        master: def.simMaster,
+        seed: def.simSeed,
+        faults: def.simFaults,
+        scenario: def.simScenario,
+        dayMinutes: def.simDayMinutes,
+        plant: def.simPlant,
+      }),
+    };
   } else if (kind === 'replay') {
     const file = (def.replayFile ?? '').trim();
     if (!file) throw new TypeError('a replay needs the capture file, e.g. jkbms-recordings/bank.jkcap');

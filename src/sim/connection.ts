@@ -2,14 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { Transport } from '../transport/transport';
 import { BusSimulator, type BusSimulatorOptions } from './index';
 import type { SimHostEndpoint } from './endpoint';
-import { formatPackList } from './spec';
+import { describeScenario, formatPackList, simulatorOptions, type SimulatedBusSpec } from './spec';
 
 /**
  * A whole simulated bus as one Transport (kind 'sim'): the simulator and the host endpoint that
  * the bus engine talks through. open() starts the simulator (on the real clock unless another
  * is given) and connects; close() disconnects and stops the simulator, which releases all its
  * timers. This is the bus node's "simulator" connection; `simulator` gives tests and the admin
- * endpoint its statistics.
+ * endpoint its statistics. Built from the bus node's settings (a SimulatedBusSpec, src/sim/spec.ts)
+ * or from simulator options directly.
  */
 export class SimulatedBus extends EventEmitter implements Transport {
   readonly kind = 'sim';
@@ -19,13 +20,19 @@ export class SimulatedBus extends EventEmitter implements Transport {
   private readonly endpoint: SimHostEndpoint;
   private closing: Promise<void> | null = null;
 
-  constructor(options: BusSimulatorOptions) {
+  /** The spec it was built from (null when built from simulator options). */
+  readonly spec: SimulatedBusSpec | null;
+
+  constructor(input: BusSimulatorOptions | { spec: SimulatedBusSpec; clock?: BusSimulatorOptions['clock'] }) {
     super();
     this.on('error', () => undefined);
+    this.spec = 'spec' in input ? input.spec : null;
+    const options: BusSimulatorOptions = 'spec' in input ? { ...simulatorOptions(input.spec), ...(input.clock ? { clock: input.clock } : {}) } : input;
     this.simulator = new BusSimulator(options);
     this.baudRate = this.simulator.baud;
     this.endpoint = this.simulator.createHostEndpoint();
-    this.description = `simulated bus (packs ${formatPackList(options.packs)}${options.master ? ', JK master' : ''}, seed ${this.simulator.seed})`;
+    const scenario = this.spec ? describeScenario(this.spec) : '';
+    this.description = `simulated bus (packs ${formatPackList(options.packs)}${options.master ? ', JK master' : ''}, seed ${this.simulator.seed}${scenario ? `, ${scenario}` : ''})`;
     for (const ev of ['data', 'open', 'close', 'reconnect', 'error'] as const) {
       this.endpoint.on(ev, (...args: unknown[]) => {
         try {

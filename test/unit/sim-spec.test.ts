@@ -6,7 +6,7 @@ import ts from 'typescript';
 import { parseBusConfig, type BusNodeDef } from '../../nodes/lib/config';
 import { SIM_SPEC_MODULES, simSpecScript } from '../../nodes/lib/sim-spec-script';
 import { SimulatedBus } from '../../src/sim/connection';
-import { describeScenario, parseDayMinutes, parseSimulatedBus, simulatorOptions } from '../../src/sim/spec';
+import { describeScenario, parseDayMinutes, parseSimulatedBus, simulatorOptions, type SimulatedBusSpec } from '../../src/sim/spec';
 
 /**
  * The bus node's simulator settings: scenario, day length and planted faults as stored in a flow
@@ -20,7 +20,7 @@ const OLD_FLOW: BusNodeDef = {
   responseTimeout: 300, masterSilence: 2000, settingsInterval: 30, infoInterval: 3600, offlineAfter: 30, allowWrites: false,
   simPacks: '1-3', simMaster: false, simSeed: 5, simFaults: '',
 } as BusNodeDef;
-const sim = (over: Partial<BusNodeDef>) => parseBusConfig({ ...OLD_FLOW, ...over } as BusNodeDef).transport;
+const sim = (over: Partial<BusNodeDef>) => parseBusConfig({ ...OLD_FLOW, ...over } as BusNodeDef).transport as SimulatedBusSpec & { kind: string };
 
 describe('simulator settings of the bus node', () => {
   it('a flow saved without the new properties gets exactly the simulator it had (no scenario, speed or planted faults)', () => {
@@ -29,7 +29,7 @@ describe('simulator settings of the bus node', () => {
     // What the editor saves for it now (defaults steady, 10 min, none) is the same simulator.
     assert.deepEqual(sim({ simScenario: 'steady', simDayMinutes: 10, simPlant: '' }), t);
     assert.deepEqual(sim({ simScenario: '', simDayMinutes: '', simPlant: '  ' }), t);
-    const opts = simulatorOptions(t as never);
+    const opts = simulatorOptions(t);
     assert.deepEqual(opts, { packs: [1, 2, 3], master: false, seed: 5, faults: {} });
   });
 
@@ -39,22 +39,22 @@ describe('simulator settings of the bus node', () => {
       kind: 'sim', packs: [1, 2, 3], master: false, seed: 5, faults: {}, scenario: 'day', dayMinutes: 2.4,
       plant: [{ pack: 2, cell: 7, resistanceMohm: 3 }, { pack: 1, cell: 12, capacityPct: -8 }],
     });
-    const opts = simulatorOptions(t as never);
+    const opts = simulatorOptions(t);
     assert.equal(opts.bank, true);
     assert.equal(opts.speed, 600);
-    assert.equal(simulatorOptions({ ...(t as never), dayMinutes: 10 }).speed, 144);
-    assert.equal(simulatorOptions({ ...(t as never), dayMinutes: 1440 }).speed, 1);
+    assert.equal(simulatorOptions({ ...t, dayMinutes: 10 }).speed, 144);
+    assert.equal(simulatorOptions({ ...t, dayMinutes: 1440 }).speed, 1);
     assert.deepEqual(opts.cellFaults, [{ pack: 2, cell: 7, resistanceMohm: 3 }, { pack: 1, cell: 12, capacityPct: -8 }]);
-    assert.equal(describeScenario(t as never), 'household day (a day lasts 2.4 min), planted cell 2.7: +3 mΩ; cell 1.12: -8 % capacity');
+    assert.equal(describeScenario(t), 'household day (a day lasts 2.4 min), planted cell 2.7: +3 mΩ; cell 1.12: -8 % capacity');
     // The day length only matters for the day: a steady bus ignores even a bad one.
     assert.deepEqual(sim({ simScenario: 'steady', simDayMinutes: 'soon' }), sim({}));
     // A blank day length is the default, ten minutes.
-    assert.equal((sim({ simScenario: 'day', simDayMinutes: '' }) as { dayMinutes?: number }).dayMinutes, 10);
+    assert.equal(sim({ simScenario: 'day', simDayMinutes: '' }).dayMinutes, 10);
   });
 
   it('tour: every pack follows the tour; planted faults on the JK master need the master', () => {
     const t = sim({ simScenario: 'tour', simMaster: true, simPlant: 'pack 0: -10 % capacity' });
-    const opts = simulatorOptions(t as never);
+    const opts = simulatorOptions(t);
     assert.deepEqual(opts.packDefaults, { tour: true });
     assert.equal(opts.bank, undefined);
     assert.equal(opts.speed, undefined);
@@ -79,12 +79,12 @@ describe('simulator settings of the bus node', () => {
 
   it('the simulated bus built from the settings runs the planted faults and the day (description, simulator state)', async () => {
     const t = sim({ simScenario: 'day', simDayMinutes: 10, simPlant: 'cell 2.7: +3 mΩ' });
-    const bus = new SimulatedBus({ spec: t as never });
+    const bus = new SimulatedBus({ spec: t });
     try {
       assert.equal(bus.description, 'simulated bus (packs 1-3, seed 5, household day (a day lasts 10 min), planted cell 2.7: +3 mΩ)');
       assert.ok(bus.simulator.bank, 'a bank');
       assert.deepEqual(bus.simulator.cellFaults, [{ pack: 2, cell: 7, resistanceMohm: 3 }]);
-      assert.equal(new SimulatedBus({ spec: sim({}) as never }).description, 'simulated bus (packs 1-3, seed 5)');
+      assert.equal(new SimulatedBus({ spec: sim({}) }).description, 'simulated bus (packs 1-3, seed 5)');
     } finally {
       await bus.close();
     }

@@ -21,7 +21,7 @@ const RAW_KEY = /\bjkbms(-bus)?\.[a-z-]+\.[a-zA-Z0-9-]+/;
 const FIELDS: Record<string, string[]> = {
   serial: ['path', 'baud'],
   tcp: ['host', 'port'],
-  simulator: ['simPacks', 'simMaster', 'simSeed', 'simFaults'],
+  simulator: ['simPacks', 'simMaster', 'simSeed', 'simFaults', 'simScenario', 'simPlant'],
   replay: ['replayFile', 'replaySpeed', 'replayLoop'],
 };
 const RECORD_FIELDS = ['record', 'recordFile', 'recordLimit'];
@@ -77,6 +77,7 @@ describe('bus dialog: connections in headless Chromium', function () {
         }
       }
       for (const f of RECORD_FIELDS) assert.equal(await page.isVisible(`#node-config-input-${f}`), connection !== 'replay', `${connection}: recording field ${f}`);
+      assert.equal(await page.isVisible('#node-config-input-simDayMinutes'), false, `${connection}: the day length only for the household day`);
       const replay = connection === 'replay';
       assert.equal(await page.isDisabled('#node-config-input-mode'), replay, `${connection}: mode ${replay ? 'fixed' : 'free'}`);
       assert.equal(await page.isDisabled('#node-config-input-allowWrites'), replay, `${connection}: allow writes`);
@@ -102,6 +103,67 @@ describe('bus dialog: connections in headless Chromium', function () {
     assert.match((await page.getAttribute('#node-config-input-simFaults', 'class')) ?? '', /input-error/, 'an unknown fault is marked invalid');
     seen.push('simulator: "0-3" and "lightning=1" marked invalid, "1-4,7" valid');
     // The status on the canvas: the pack node of a simulated bus, the bus status in the sidebar's config node list is not shown; check the runtime's.
+    await page.click('#node-config-dialog-cancel');
+    await page.waitForTimeout(300);
+    await page.click('#node-dialog-cancel');
+    await page.waitForTimeout(300);
+  });
+
+  it('simulator scenario, day length and planted faults: a flow without them opens as steady; the runtime\'s parsers check them as typed; deployed, the pack list shows the day and the faults', async () => {
+    const markedInvalid = async (field: string) => /input-error/.test((await page.getAttribute(`#node-config-input-${field}`, 'class')) ?? '');
+    const type = async (field: string, text: string) => {
+      await page.fill(`#node-config-input-${field}`, text);
+      await page.press(`#node-config-input-${field}`, 'Tab');
+      await page.waitForTimeout(200);
+    };
+    await page.dblclick('[id="bc000000000pack1"]');
+    await page.click('#node-input-btn-bus-edit');
+    await page.waitForSelector('#node-config-input-simScenario', { state: 'visible' });
+    assert.equal(await page.evaluate(() => typeof (window as any).JKBMS_SIM?.parsePlantedFaultsFor), 'function', 'jkbms/sim-spec.js loaded');
+    assert.equal(await page.inputValue('#node-config-input-simScenario'), 'steady', 'a bus saved without a scenario is steady');
+    assert.equal(await page.isVisible('#node-config-input-simDayMinutes'), false);
+    await page.selectOption('#node-config-input-simScenario', 'day');
+    assert.equal(await page.isVisible('#node-config-input-simDayMinutes'), true);
+    assert.match((await page.textContent('#jkbms-bus-scenario-help')) ?? '', /one bus bar/);
+    assert.equal(await page.inputValue('#node-config-input-simDayMinutes'), '10', 'default day length');
+    await type('simDayMinutes', '1');
+    assert.ok(await markedInvalid('simDayMinutes'), 'a day of 1 minute is refused');
+    await type('simDayMinutes', '2.4');
+    assert.ok(!(await markedInvalid('simDayMinutes')));
+    // Planted faults: the parser's own message under the field, or how it read them.
+    await type('simPlant', 'cell 2.7 +3 ohm');
+    assert.ok(await markedInvalid('simPlant'));
+    assert.match((await page.textContent('#jkbms-bus-plant-tip')) ?? '', /planted fault "cell 2\.7 \+3 ohm" not understood; write e\.g\. "cell 2\.7: \+3 mΩ"/);
+    await type('simPlant', 'cell 9.1: +3 mΩ');
+    assert.ok(await markedInvalid('simPlant'));
+    assert.match((await page.textContent('#jkbms-bus-plant-tip')) ?? '', /no pack 9 is simulated \(pack addresses 1-2\)/);
+    // ... until pack 9 is simulated.
+    await type('simPacks', '1-2,9');
+    assert.ok(!(await markedInvalid('simPlant')), 'pack 9 is simulated now');
+    await type('simPacks', '1-2');
+    await type('simPlant', '2.7 +3 mohm; pack 1: -10 % cap');
+    assert.ok(!(await markedInvalid('simPlant')));
+    assert.equal((await page.textContent('#jkbms-bus-plant-tip'))?.trim(), 'Planted: cell 2.7: +3 mΩ; pack 1: -10 % capacity');
+    assert.doesNotMatch(await trayText(page, { placeholders: true }), RAW_KEY);
+    await page.screenshot({ path: join(SHOTS, 'bus-simulator-day.png') });
+    seen.push(`simulator: day length "1" and planted faults "cell 2.7 +3 ohm", "cell 9.1" (packs 1-2) marked invalid with the parser's message; read back as "${(await page.textContent('#jkbms-bus-plant-tip'))?.trim()}"`);
+    await page.click('#node-config-dialog-ok');
+    await page.waitForTimeout(300);
+    await page.click('#node-dialog-ok');
+    await page.waitForTimeout(300);
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForFunction(() => /Successfully deployed/.test(document.querySelector('#red-ui-notifications')?.textContent ?? ''), null, { timeout: 30_000 });
+    const reply = await until(async () => {
+      const r = await red.api.get<PacksReply>('/jkbms/packs?bus=bc00000000000bus');
+      return r.sim?.scenario === 'day' && r.packs.some((p) => p.online) ? r : null;
+    }, 30_000, 'the household day deployed');
+    assert.deepEqual([reply.sim!.dayMinutes, reply.sim!.plant], [2.4, 'cell 2.7: +3 mΩ; pack 1: -10 % capacity']);
+    await page.dblclick('[id="bc000000000pack1"]');
+    await page.click('#node-input-btn-bus-edit');
+    await page.waitForFunction(() => /Household day, a day lasts 2\.4 min: \d\d:\d\d on the simulated clock/.test(document.querySelector('#jkbms-bus-packs')?.textContent ?? ''), null, { timeout: 15_000 });
+    const list = (await page.textContent('#jkbms-bus-packs'))!.replace(/\s+/g, ' ');
+    assert.match(list, /Planted: cell 2\.7: \+3 mΩ; pack 1: -10 % capacity/);
+    seen.push(`deployed household day: ${list.slice(0, 220)}`);
     await page.click('#node-config-dialog-cancel');
     await page.waitForTimeout(300);
     await page.click('#node-dialog-cancel');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { runInNewContext } from 'node:vm';
 import type { PacksReply } from '../../nodes/lib/admin';
 import { startNodeRed, until, type DebugCapture, type NodeRedInstance } from '../helpers/nodered';
 
@@ -80,5 +81,21 @@ describe('simulator connection: example 05 from the packed tarball in a fresh No
     await until(() => /\[jkbms-bus:demo bus\] role sniffing → stopped/.test(red.output), 15_000, 'the old bus stopped');
     const bad = red.output.split('\n').filter((l) => /\[(error|warn)\].*jkbms/.test(l));
     assert.deepEqual(bad, []);
+  });
+
+  it('household day with a planted fault, as the dialog saves it; the dialog gets the runtime\'s parsers from jkbms/sim-spec.js', async () => {
+    const from = await deploy({ simScenario: 'day', simDayMinutes: 2.4, simPlant: 'cell 2.7: +3 mΩ' });
+    await debug.waitFor((d) => debug.messages.indexOf(d) >= from && d.topic === 'demo bus/2/live', 30_000);
+    const packs = await red.api.get<PacksReply>(`/jkbms/packs?bus=${busId}`);
+    assert.deepEqual([packs.sim!.scenario, packs.sim!.dayMinutes, packs.sim!.plant], ['day', 2.4, 'cell 2.7: +3 mΩ']);
+    assert.equal(typeof packs.sim!.hour, 'number');
+    // The script the bus dialog loads, from the installed package's compiled modules.
+    const script = await red.api.get<string>('/jkbms/sim-spec.js');
+    const window: { JKBMS_SIM?: Record<string, (...a: unknown[]) => unknown> | null } = {};
+    runInNewContext(script, { window });
+    assert.ok(window.JKBMS_SIM, script.slice(0, 200));
+    assert.equal(window.JKBMS_SIM.formatPlantedFaults!(window.JKBMS_SIM.parsePlantedFaults!('2.7 +3 mohm')), 'cell 2.7: +3 mΩ');
+    assert.throws(() => window.JKBMS_SIM!.parsePlantedFaultsFor!('cell 5.1: +3 mΩ', [1, 2, 3, 4], false), /no pack 5 is simulated \(pack addresses 1-4\)/);
+    await red.api.deploy([]);
   });
 });

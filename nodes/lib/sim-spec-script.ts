@@ -37,7 +37,7 @@ export function simSpecScript(read: ModuleReader = compiledModule): string {
   for (const name of SIM_SPEC_MODULES) {
     const code = read(name);
     if (code === null) return `/* @jkpb/node-red-jkbms: the simulator's parsers are not built (src/sim/${name}.js missing) */\nwindow.JKBMS_SIM = null;\n`;
-    const body = code.replace(/^\/\/# sourceMappingURL=.*$/gm, '');
+    const body = code.replace(/^\/\/# \w+=.*$/gm, ''); // the source map comment: the maps are not served
     sources.push(`${JSON.stringify(`./${name}`)}: function (exports, require, module) {\n${body}\n}`);
   }
   return `/* @jkpb/node-red-jkbms: src/sim/spec.ts (with faults.ts, plant.ts) for the jkbms-bus dialog */

@@ -17,10 +17,13 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 /**
  * Packed (gzip) and unpacked limits, in bytes: about 25 % above the 0.1.0 figures (270 kB / 987 kB,
  * 216 files), raised by the simulator/replay connections and recording of issue 11 (the library's
- * capture, recorder, replay and simulated-bus modules with their typings: 258 files, 340 kB / 1233 kB).
+ * capture, recorder, replay and simulated-bus modules with their typings: 258 files, 340 kB / 1233 kB),
+ * then by the bus engine split into its parts (issue 14: 12 modules with their typings, the stats
+ * snapshot, the write-request checks) and the simulator's scenarios in the bus node (issue 16):
+ * 293 files, 389 kB / 1390 kB.
  */
-const MAX_PACKED = 360_000;
-const MAX_UNPACKED = 1_300_000;
+const MAX_PACKED = 440_000;
+const MAX_UNPACKED = 1_600_000;
 
 /** Everything a user's install gets, relative to the package root. */
 const ALLOWED: RegExp[] = [

@@ -18,7 +18,7 @@ import { sleep, until } from '../helpers/wait';
 /**
  * Recording and replay end to end, in test-helper's Node-RED with the real simulator, real files
  * and the real clock:
- *  - 60 s of a simulated bus (JK master + 3 slaves) recorded by the bus node's recording option,
+ *  - 25 s (about six JK master cycles) of a simulated bus (JK master + 3 slaves) recorded by the bus node's recording option,
  *    replayed at ×1 in a second bus node: the same decoded frames in the same order, the gaps
  *    between them within a few ms; `jkbms parse` of the file counts the same frames.
  *  - every raw stream of ../shared/vectors replayed by a bus node yields the frame counts of
@@ -28,7 +28,7 @@ import { sleep, until } from '../helpers/wait';
 helper.init(require.resolve('node-red'));
 
 const ROOT = resolve(__dirname, '..', '..');
-const RECORD_S = Number(process.env.JKBMS_RECORD_S ?? 60);
+const RECORD_S = Number(process.env.JKBMS_RECORD_S ?? 25);
 /**
  * How far a replayed gap between two frames may differ from the recorded one, ms: 95 % of them,
  * and the worst (a GC pause). A replay cannot be more punctual than its event loop: these two

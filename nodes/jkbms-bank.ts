@@ -1,15 +1,15 @@
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { bankIdFrom, isBankId, parseBankSetting } from '../src/bank/config';
 import { bankStatus } from '../src/bank/status';
 import { SendThrottle } from '../src/common/throttle';
 import { BankTracker } from '../src/bank/tracker';
 import type { BankIdentity, BankPayload } from '../src/bank/types';
 import { realClock, type TimerHandle } from '../src/common/clock';
-import { DEFAULT_BUS_OPTIONS, type FrameEvent, type PackState } from '../src/bus/types';
-import { parseEnergy, type EnergySnapshot } from '../src/energy/integrator';
-import { getBus, type BusHandle } from './lib/bus-registry';
-import { safeGet } from './lib/context';
+import { DEFAULT_BUS_OPTIONS, type FrameEvent } from '../src/bus/types';
+import { parseEnergy } from '../src/energy/integrator';
 import { asError } from './lib/errors';
+import { KeptState } from './lib/kept-state';
+import { openUserNode, type UserNode } from './lib/user-node';
 
 /**
  * `jkbms-bank`: the whole bank of one bus as one message (src/bank/types.ts). Listens to
@@ -18,9 +18,8 @@ import { asError } from './lib/errors';
  * on every live frame, online/offline change and stale pack, at most once per `rate`
  * seconds (the latest state wins).
  *
- * Energy counters: stored in node context (they survive Node-RED restarts when a persistent
- * context store is configured) and in a map of this runtime, because Node-RED deletes a
- * restarted node's context on every redeploy unless `contextStorage` is configured.
+ * Energy counters survive redeploys (and Node-RED restarts with a persistent context store):
+ * nodes/lib/kept-state.ts.
  */
 
 interface BankNodeDef extends NodeDef {
@@ -33,15 +32,12 @@ interface BankNodeDef extends NodeDef {
   bankId?: string;
 }
 
-/** Node-context key of the energy counters. */
-const ENERGY_KEY = 'jkbms-bank-energy';
-
 /** A stale deadline is checked this long after it, so the pack is surely past it. */
 const DEADLINE_SLACK_MS = 5;
 
 export = function (RED: NodeAPI): void {
-  /** Energy counters by node id, carried across redeploys within this runtime. */
-  const carried = new Map<string, EnergySnapshot>();
+  /** The energy counters, in node context under this key (nodes/lib/kept-state.ts). */
+  const kept = new KeptState('jkbms-bank-energy', (v) => parseEnergy(v));
 
   function JkbmsBankNode(this: Node, def: BankNodeDef): void {
     RED.nodes.createNode(this, def);
@@ -50,60 +46,38 @@ export = function (RED: NodeAPI): void {
 
   function setup(node: Node, def: BankNodeDef): void {
     const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
-    const bus = getBus(RED, def.bus);
     const expected = parseBankSetting(def.expected, 'expected', true);
     const rate = parseBankSetting(def.rate, 'rate');
     const staleAfter = parseBankSetting(def.staleAfter, 'staleAfter');
-    const rawBankId = typeof def.bankId === 'string' ? def.bankId.trim() : '';
-    const problem = !bus
-      ? t('jkbms-bank.errors.no-bus')
-      : expected === null
+    const bankId = typeof def.bankId === 'string' ? def.bankId.trim() : '';
+    const problem =
+      expected === null
         ? t('jkbms-bank.errors.bad-expected', { value: String(def.expected) })
         : rate === null
           ? t('jkbms-bank.errors.bad-rate', { value: String(def.rate) })
           : staleAfter === null
             ? t('jkbms-bank.errors.bad-stale', { value: String(def.staleAfter) })
-            : rawBankId !== '' && !isBankId(rawBankId)
-              ? t('jkbms-bank.errors.bad-bank-id', { value: rawBankId })
+            : bankId !== '' && !isBankId(bankId)
+              ? t('jkbms-bank.errors.bad-bank-id', { value: bankId })
               : null;
-    if (problem || !bus || expected === null || rate === null || staleAfter === null) {
-      node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms-bank.status.config') : t('jkbms-bank.status.no-bus') });
-      // Deferred: Catch nodes of the flow are only known once every node of it is constructed.
-      setImmediate(() => node.error(problem, {}));
-      node.on('input', (_msg, _send, done) => done(new Error(problem ?? 'misconfigured')));
-      return;
-    }
-    const handle: BusHandle = bus;
-    const topic = `${handle.name}/bank`;
-    const identity: BankIdentity = { bus: handle.name, busId: handle.id, bankId: rawBankId || bankIdFrom(handle.name) };
-    const context = node.context();
-    const tracker = new BankTracker(
-      {
-        includeMaster: def.includeMaster === true || def.includeMaster === 'true',
-        expected,
-        staleAfterMs: (staleAfter > 0 ? staleAfter : busOfflineAfterS(handle)) * 1000,
-      },
-      parseEnergy(safeGet(context, ENERGY_KEY)) ?? carried.get(node.id) ?? null,
-    );
+    const user = openUserNode(RED, node, { type: 'jkbms-bank', bus: def.bus, problem });
+    if (!user || expected === null || rate === null || staleAfter === null) return;
+    const includeMaster = def.includeMaster === true || def.includeMaster === 'true';
+    run(user, { includeMaster, expected, rate, staleAfter, bankId });
+  }
 
-    const persist = (): void => {
-      const snapshot = tracker.energySnapshot();
-      carried.set(node.id, snapshot);
-      try {
-        context.set(ENERGY_KEY, snapshot);
-      } catch (err) {
-        node.debug(`could not store the energy counters: ${String(err)}`);
-      }
-    };
+  function run(user: UserNode, o: { includeMaster: boolean; expected: number; rate: number; staleAfter: number; bankId: string }): void {
+    const { node, t, bus } = user;
+    const topic = `${bus.name}/bank`;
+    const identity: BankIdentity = { bus: bus.name, busId: bus.id, bankId: o.bankId || bankIdFrom(bus.name) };
+    const offlineAfterS = bus.option('offlineAfterS');
+    const staleAfterS = o.staleAfter > 0 ? o.staleAfter : typeof offlineAfterS === 'number' && offlineAfterS > 0 ? offlineAfterS : DEFAULT_BUS_OPTIONS.offlineAfterS;
+    const tracker = new BankTracker({ includeMaster: o.includeMaster, expected: o.expected, staleAfterMs: staleAfterS * 1000 }, kept.load(node));
+    const persist = (): void => kept.save(node, tracker.energySnapshot());
 
-    let shown = '';
     const showStatus = (p: BankPayload): void => {
       const v = bankStatus(p);
-      const status: NodeStatus = { fill: v.fill, shape: v.shape, text: v.text ?? t(`jkbms-bank.status.${v.key}`, v.params) };
-      const key = JSON.stringify([status, v.params]);
-      if (key === shown) return;
-      shown = key;
-      node.status(status);
+      user.show({ fill: v.fill, shape: v.shape, text: v.text ?? t(`jkbms-bank.status.${v.key}`, v.params) }, { live: v.key !== 'waiting' });
     };
 
     const send = (): void => {
@@ -111,7 +85,7 @@ export = function (RED: NodeAPI): void {
       showStatus(payload);
       node.send({ topic, payload, bms: { ...identity } } as NodeMessage);
     };
-    const throttle = new SendThrottle(realClock, rate * 1000, () => guard(send));
+    const throttle = new SendThrottle(realClock, o.rate * 1000, () => guard(send));
 
     let staleTimer: TimerHandle | null = null;
     const schedule = (): void => {
@@ -136,13 +110,7 @@ export = function (RED: NodeAPI): void {
       else showStatus(tracker.summary(Date.now()));
     };
 
-    function guard(fn: () => void): void {
-      try {
-        fn();
-      } catch (err) {
-        node.error(asError(err), { topic, payload: asError(err).message });
-      }
-    }
+    const guard = (fn: () => void): void => user.guard(fn, { topic });
 
     const onFrame = (e: FrameEvent): void =>
       guard(() => {
@@ -154,11 +122,11 @@ export = function (RED: NodeAPI): void {
       });
 
     guard(() => {
-      tracker.seed(busPacks(handle), Date.now());
+      tracker.seed(bus.packs(), Date.now());
       schedule();
       showStatus(tracker.summary(Date.now()));
     });
-    handle.register(node, { frame: onFrame, pack: onPack });
+    user.connect({ frame: onFrame, pack: onPack });
 
     node.on('input', (msg, sendMsg, done) => {
       try {
@@ -185,42 +153,16 @@ export = function (RED: NodeAPI): void {
       }
     });
 
-    node.on('close', (removed: boolean, done: () => void) => {
-      try {
-        throttle.cancel();
-        realClock.clearTimeout(staleTimer);
-        staleTimer = null;
-        if (removed) carried.delete(node.id);
-        else persist();
-      } finally {
-        handle
-          .unregister(node)
-          .catch(() => undefined)
-          .finally(() => done());
-      }
+    user.onClose((removed) => {
+      throttle.cancel();
+      realClock.clearTimeout(staleTimer);
+      staleTimer = null;
+      kept.close(node, removed, () => tracker.energySnapshot());
     });
   }
 
   RED.nodes.registerType('jkbms-bank', JkbmsBankNode);
 };
-
-/** The bus's "pack offline after", s (the default stale time). */
-function busOfflineAfterS(bus: BusHandle): number {
-  try {
-    const s = bus.engine.options.offlineAfterS;
-    return typeof s === 'number' && s > 0 ? s : DEFAULT_BUS_OPTIONS.offlineAfterS;
-  } catch {
-    return DEFAULT_BUS_OPTIONS.offlineAfterS;
-  }
-}
-
-function busPacks(bus: BusHandle): PackState[] {
-  try {
-    return bus.engine.status().packs;
-  } catch {
-    return [];
-  }
-}
 
 function describe(v: unknown): string {
   try {

@@ -3,6 +3,7 @@ import { BusController } from './lib/bus-registry';
 import { busLabel, parseBusConfig, type BusNodeDef } from './lib/config';
 import { registerAdminEndpoints } from './lib/admin';
 import { busStatus } from './lib/status';
+import { plainMessage, registerInvalidBus } from './lib/bus-reporting';
 
 /**
  * `jkbms-bus`: the config node that owns one RS485 bus (a USB adapter, a TCP gateway, the
@@ -34,9 +35,8 @@ export = function (RED: NodeAPI): void {
         },
       });
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      node.status({ fill: 'red', shape: 'dot', text: t('jkbms-bus.status.invalid') });
-      node.error(new Error(`jkbms-bus "${busLabel(def)}": ${e.message}`), {});
+      // Reported once the flows have started, to the flows of the nodes using this bus, which show it too.
+      registerInvalidBus(node, busLabel(def), plainMessage(err), { fill: 'red', shape: 'dot', text: t('jkbms-bus.status.invalid') });
     }
 
     node.on('close', (_removed: boolean, done: () => void) => {

@@ -18,6 +18,7 @@ import { topicPrefixProblem } from '../src/ha/ids';
 import { HaInputError, type InputOptions, parseInput } from '../src/ha/input';
 import type { DiscoveryMode, HaOptions, MqttMessage, Origin, Qos, WriteRequest } from '../src/ha/types';
 import { getBus } from './lib/bus-registry';
+import { openUserNode } from './lib/user-node';
 
 interface JkbmsHaDef extends NodeDef {
   discoveryPrefix: string;
@@ -118,14 +119,8 @@ export = function (RED: NodeAPI) {
     RED.nodes.createNode(this, config);
 
     const opts = haOptions(config);
-    if ('error' in opts) {
-      const problem = RED._(`jkbms-ha.errors.${opts.error}`, { option: opts.option });
-      this.status({ fill: 'red', shape: 'dot', text: RED._('jkbms-ha.status.config-error') });
-      // Deferred: Catch nodes of the flow are only known once every node of it is constructed.
-      setImmediate(() => this.error(problem, {}));
-      this.on('input', (_msg, _send, done) => done(new Error(problem)));
-      return;
-    }
+    const user = openUserNode(RED, this, { type: 'jkbms-ha', problem: 'error' in opts ? RED._(`jkbms-ha.errors.${opts.error}`, { option: opts.option }) : null });
+    if (!user || 'error' in opts) return;
 
     if (opts.expireAfter > 0 && opts.rateLimit > 0 && opts.expireAfter <= opts.rateLimit) {
       this.warn(RED._('jkbms-ha.warn.expire-rate', { expire: opts.expireAfter, rate: opts.rateLimit }));
@@ -198,7 +193,7 @@ export = function (RED: NodeAPI) {
       const key = JSON.stringify([s, c]);
       if (key !== lastStatus) {
         lastStatus = key;
-        this.status(s);
+        user.show(s, { live: parts.length > 0 });
       }
     };
     updateStatus();
@@ -240,7 +235,11 @@ export = function (RED: NodeAPI) {
           done(r.error ? new Error(RED._(`jkbms-ha.errors.${r.error.code}`, { topic: r.error.topic, setting: r.error.setting })) : undefined);
           return;
         }
-        const out = bridge.handle(parseInput(msg, input));
+        const parsed = parseInput(msg, input);
+        // Its status says so when a bus of these packs is down.
+        const busId = 'bms' in parsed ? parsed.bms.busId : 'bank' in parsed ? parsed.bank.busId : 'bus' in parsed ? parsed.bus.busId : null;
+        if (busId) user.watch(busId);
+        const out = bridge.handle(parsed);
         if (out.length) send([out.map(toNodeMsg)]);
         updateStatus();
         done();
@@ -253,15 +252,11 @@ export = function (RED: NodeAPI) {
       }
     });
 
-    this.on('close', (removed: boolean, done: () => void) => {
-      try {
-        clock.clearTimeout(startTimer);
-        bridge.stop();
-        if (removed) carried.delete(this.id);
-        else carried.set(this.id, bridge.stored());
-      } finally {
-        done();
-      }
+    user.onClose((removed) => {
+      clock.clearTimeout(startTimer);
+      bridge.stop();
+      if (removed) carried.delete(this.id);
+      else carried.set(this.id, bridge.stored());
     });
   }
 

@@ -2,10 +2,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { realClock, type TimerHandle } from '../src/common/clock';
 import type { FrameEvent } from '../src/bus/types';
 import { HealthMonitor, parseHealthSnapshot, type BankHealthPayload, type PackHealthPayload } from '../src/health';
-import { bmsIdentity } from '../src/messages/message';
-import { getBus, type BusHandle } from './lib/bus-registry';
 import { asError } from './lib/errors';
 import { KeptState } from './lib/kept-state';
+import { openUserNode, type UserNode } from './lib/user-node';
 
 /**
  * `jkbms-health`: cell and pack health of every pack of one bus (src/health). Listens to every
@@ -37,27 +36,18 @@ export = function (RED: NodeAPI): void {
   }
 
   function setup(node: Node, def: HealthNodeDef): void {
-    const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
-    const bus = getBus(RED, def.bus);
     const interval = parseInterval(def.interval);
-    const problem = !bus
-      ? t('jkbms-health.errors.no-bus')
-      : interval === null
-        ? t('jkbms-health.errors.bad-interval', { value: String(def.interval) })
-        : null;
-    if (problem || !bus || interval === null) {
-      node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms-health.status.config') : t('jkbms-health.status.no-bus') });
-      // Deferred: Catch nodes of the flow are only known once every node of it is constructed.
-      setImmediate(() => node.error(problem, {}));
-      node.on('input', (_msg, _send, done) => done(new Error(problem ?? 'misconfigured')));
-      return;
-    }
-    const handle: BusHandle = bus;
-    const includeMaster = def.includeMaster === true || def.includeMaster === 'true';
+    const problem = interval === null ? RED._('jkbms-health.errors.bad-interval', { value: String(def.interval) }) : null;
+    const user = openUserNode(RED, node, { type: 'jkbms-health', bus: def.bus, problem });
+    if (!user || interval === null) return;
+    run(user, interval, def.includeMaster === true || def.includeMaster === 'true');
+  }
+
+  function run(user: UserNode, interval: number, includeMaster: boolean): void {
+    const { node, t, bus } = user;
     const monitor = new HealthMonitor({}, kept.load(node));
     const persist = (): void => kept.save(node, monitor.snapshot());
 
-    let shown = '';
     const showStatus = (packs: PackHealthPayload[], bank: BankHealthPayload): void => {
       const n = bank.findings.length;
       const status =
@@ -66,10 +56,7 @@ export = function (RED: NodeAPI): void {
           : n === 0
             ? { fill: 'green' as const, shape: 'dot' as const, text: t('jkbms-health.status.ok', { packs: packs.length }) }
             : { fill: 'red' as const, shape: 'ring' as const, text: t('jkbms-health.status.findings', { packs: packs.length, findings: n }) };
-      const key = JSON.stringify(status);
-      if (key === shown) return;
-      shown = key;
-      node.status(status);
+      user.show(status, { live: packs.length > 0 });
     };
 
     /** The messages of this moment for both outputs: one per pack, the bank's (`bankMsg` reused when given). */
@@ -81,25 +68,19 @@ export = function (RED: NodeAPI): void {
       const perPack: NodeMessage[] = packs.map(
         (p) =>
           ({
-            topic: `${handle.name}/${p.address}/health`,
+            topic: `${bus.name}/${p.address}/health`,
             payload: p,
-            bms: bmsIdentity(handle, p.address, handle.directory.infoAt(p.address)),
+            bms: bus.identity(p.address),
           }) as NodeMessage,
       );
       const m = bankMsg as NodeMessage & { bms?: unknown };
-      m.topic = `${handle.name}/health`;
+      m.topic = `${bus.name}/health`;
       m.payload = bank;
-      m.bms = { bus: handle.name, busId: handle.id };
+      m.bms = { bus: bus.name, busId: bus.id };
       return [perPack, m];
     };
 
-    function guard(fn: () => void): void {
-      try {
-        fn();
-      } catch (err) {
-        node.error(asError(err), { topic: `${handle.name}/health`, payload: asError(err).message });
-      }
-    }
+    const guard = (fn: () => void): void => user.guard(fn, { topic: `${bus.name}/health` });
 
     let emitTimer: TimerHandle | null = null;
     let persistTimer: TimerHandle | null = null;
@@ -123,12 +104,12 @@ export = function (RED: NodeAPI): void {
     const onFrame = (e: FrameEvent): void =>
       guard(() => {
         if (e.kind !== 'live' || e.payload.type !== 'live' || e.address === null || (e.address === 0 && !includeMaster)) return;
-        const serial = handle.directory.infoAt(e.address)?.serialNumber || null;
+        const serial = bus.directory.infoAt(e.address)?.serialNumber || null;
         const fresh = monitor.size === 0;
         monitor.frame(e.address, e.payload, e.ts, serial);
         if (fresh) guard(() => showStatus(monitor.packReports(e.ts), monitor.bankReport(e.ts)));
       });
-    handle.register(node, { frame: onFrame });
+    user.connect({ frame: onFrame });
     guard(() => {
       const now = Date.now();
       showStatus(monitor.packReports(now), monitor.bankReport(now));
@@ -156,18 +137,11 @@ export = function (RED: NodeAPI): void {
       }
     });
 
-    node.on('close', (removed: boolean, done: () => void) => {
-      try {
-        realClock.clearTimeout(emitTimer);
-        realClock.clearTimeout(persistTimer);
-        emitTimer = persistTimer = null;
-        kept.close(node, removed, () => monitor.snapshot());
-      } finally {
-        handle
-          .unregister(node)
-          .catch(() => undefined)
-          .finally(() => done());
-      }
+    user.onClose((removed) => {
+      realClock.clearTimeout(emitTimer);
+      realClock.clearTimeout(persistTimer);
+      emitTimer = persistTimer = null;
+      kept.close(node, removed, () => monitor.snapshot());
     });
   }
 

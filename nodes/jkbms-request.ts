@@ -1,21 +1,27 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { DecodedFrame, FrameKind } from '../src/protocol/types';
-import { getBus } from './lib/bus-registry';
 import { parseKind, parseTarget, type Target } from './lib/config';
-import { requestError } from './lib/errors';
-import { bmsIdentity, topicFor } from '../src/messages/message';
+import { asError, requestError } from './lib/errors';
+import { openUserNode, type UserNode } from './lib/user-node';
+import { topicFor } from '../src/messages/message';
 
 /**
  * `jkbms-request`: on input, request a frame kind from one pack or from all packs and send
- * the decoded answer(s), one message per pack, reusing the input message.
+ * the decoded answer(s), one message per pack, reusing the input message. Kind `stats`
+ * answers at once with the bus's health counters (engine.stats(), src/bus/types.ts BusStats).
  */
 
 interface RequestNodeDef extends NodeDef {
   bus: string;
   address: number | string;
-  kind: FrameKind;
+  kind: RequestKind;
   timeout: number | string;
 }
+
+/** What can be asked: a frame kind of the packs, or the bus's own counters. */
+type RequestKind = FrameKind | 'stats';
+
+const parseRequestKind = (raw: unknown): RequestKind | null => (raw === 'stats' ? 'stats' : parseKind(raw));
 
 export = function (RED: NodeAPI): void {
   function JkbmsRequestNode(this: Node, def: RequestNodeDef): void {
@@ -25,61 +31,79 @@ export = function (RED: NodeAPI): void {
 
   function setup(node: Node, def: RequestNodeDef): void {
     const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
-    const bus = getBus(RED, def.bus);
-    const defTarget = parseTarget(def.address);
-    const defKind = parseKind(def.kind);
+    const target = parseTarget(def.address);
+    const kind = parseRequestKind(def.kind);
     const timeoutMs = def.timeout === '' || def.timeout === undefined ? 0 : Number(def.timeout);
-
-    const problem = !bus
-      ? t('jkbms-request.errors.no-bus')
-      : defTarget === null
+    const problem =
+      target === null
         ? t('jkbms-request.errors.bad-address', { value: String(def.address) })
-        : defKind === null
+        : kind === null
           ? t('jkbms-request.errors.bad-kind', { value: String(def.kind) })
           : !(Number.isFinite(timeoutMs) && timeoutMs >= 0 && timeoutMs <= 60_000)
             ? t('jkbms-request.errors.bad-timeout', { value: String(def.timeout) })
             : null;
-    if (problem || !bus || defTarget === null || defKind === null) {
-      node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms-request.status.config') : t('jkbms-request.status.no-bus') });
-      // After the flow has started, so Catch nodes created after this node see it.
-      setImmediate(() => node.error(problem, {}));
-      node.on('input', (_msg, _send, done) => done(new Error(problem ?? 'misconfigured')));
-      return;
-    }
-    const handle = bus;
-    handle.register(node);
+    const user = openUserNode(RED, node, { type: 'jkbms-request', bus: def.bus, problem });
+    if (!user || target === null || kind === null) return;
+    user.connect();
+    run(user, target, kind, timeoutMs);
+  }
+
+  function run(user: UserNode, defTarget: Target, defKind: RequestKind, timeoutMs: number): void {
+    const { node, t, bus } = user;
     let pending = 0;
 
-    node.on('input', (msg, send, done) => {
-      let target: Target = defTarget;
-      let kind: FrameKind = defKind;
+    /** The request of `msg`: its payload's address and kind, else the node's. Throws a clear error. */
+    const requestOf = (msg: NodeMessage): { target: Target; kind: RequestKind } => {
+      let target = defTarget;
+      let kind = defKind;
       const p = msg.payload;
       if (p !== null && typeof p === 'object' && !Array.isArray(p) && !Buffer.isBuffer(p)) {
         const o = p as Record<string, unknown>;
         if (o.address !== undefined) {
           const a = parseTarget(o.address);
-          if (a === null) {
-            done(new Error(t('jkbms-request.errors.bad-address', { value: JSON.stringify(o.address) })));
-            return;
-          }
+          if (a === null) throw new Error(t('jkbms-request.errors.bad-address', { value: JSON.stringify(o.address) }));
           target = a;
         }
         if (o.kind !== undefined) {
-          const k = parseKind(o.kind);
-          if (k === null) {
-            done(new Error(t('jkbms-request.errors.bad-kind', { value: JSON.stringify(o.kind) })));
-            return;
-          }
+          const k = parseRequestKind(o.kind);
+          if (k === null) throw new Error(t('jkbms-request.errors.bad-kind', { value: JSON.stringify(o.kind) }));
           kind = k;
         }
       }
+      return { target, kind };
+    };
+
+    /** The bus's counters, at once (whatever the address). */
+    const sendStats = (msg: NodeMessage, send: (m: NodeMessage) => void): void => {
+      const stats = bus.stats();
+      if (!stats) throw new Error(t('jkbms-request.errors.no-stats', { bus: bus.name }));
+      msg.topic = `${bus.name}/stats`;
+      msg.payload = stats;
+      msg.bms = { bus: bus.name, busId: bus.id };
+      send(msg);
+      if (pending === 0) user.show({ fill: 'green', shape: 'dot', text: t('jkbms-request.status.stats') });
+    };
+
+    node.on('input', (msg, send, done) => {
+      let req: { target: Target; kind: RequestKind };
+      try {
+        req = requestOf(msg);
+        if (req.kind === 'stats') {
+          sendStats(msg, send);
+          done();
+          return;
+        }
+      } catch (err) {
+        done(asError(err));
+        return;
+      }
+      const { target } = req;
+      const kind: FrameKind = req.kind;
       pending += 1;
-      node.status({ fill: 'yellow', shape: 'dot', text: t('jkbms-request.status.waiting') });
+      user.show({ fill: 'yellow', shape: 'dot', text: t('jkbms-request.status.waiting') });
       const opts = timeoutMs > 0 ? { timeoutMs } : {};
       const asked: Promise<DecodedFrame[]> =
-        target === 'all'
-          ? handle.engine.request('all', kind, opts)
-          : handle.engine.request(target, kind, opts).then((f) => [f]);
+        target === 'all' ? bus.engine.request('all', kind, opts) : bus.engine.request(target, kind, opts).then((f) => [f]);
       asked.then(
         (frames) => {
           pending -= 1;
@@ -87,35 +111,22 @@ export = function (RED: NodeAPI): void {
           frames.forEach((payload, i) => {
             const address = payload.address ?? (target === 'all' ? -1 : target);
             const out = (i === frames.length - 1 ? msg : RED.util.cloneMessage(msg)) as NodeMessage;
-            out.topic = topicFor(handle.name, address, kind);
+            out.topic = topicFor(bus.name, address, kind);
             out.payload = structuredClone(payload);
-            out.bms = bmsIdentity(handle, address, handle.directory.infoAt(address) ?? handle.engine.pack(address)?.info);
+            out.bms = bus.identity(address);
             out.frame = { source: 'poll', ts };
             send(out);
           });
-          if (pending === 0) {
-            node.status({ fill: 'green', shape: 'dot', text: t('jkbms-request.status.ok', { count: frames.length }) });
-          }
+          if (pending === 0) user.show({ fill: 'green', shape: 'dot', text: t('jkbms-request.status.ok', { count: frames.length }) });
           done();
         },
         (err: unknown) => {
           pending -= 1;
           const code = (err as { code?: string }).code;
-          node.status({
-            fill: 'red',
-            shape: 'ring',
-            text: t(code === 'TIMEOUT' ? 'jkbms-request.status.timeout' : 'jkbms-request.status.failed'),
-          });
-          done(requestError(err, { bus: handle.name, address: target, kind }));
+          user.show({ fill: 'red', shape: 'ring', text: t(code === 'TIMEOUT' ? 'jkbms-request.status.timeout' : 'jkbms-request.status.failed') });
+          done(requestError(err, { bus: bus.name, address: target, kind }));
         },
       );
-    });
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      handle
-        .unregister(node)
-        .catch(() => undefined)
-        .finally(() => done());
     });
   }
 

@@ -2,10 +2,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { BusError, type WriteResult } from '../src/bus/types';
 import { checkWriteRequest, WriteRequestError, type WriteRequest } from '../src/bus/write-request';
 import { readSetting } from '../src/protocol/settings';
-import { getBus, type BusHandle } from './lib/bus-registry';
 import { parseTarget, type Target } from './lib/config';
 import { asError } from './lib/errors';
-import { bmsIdentity } from '../src/messages/message';
+import { plainMessage } from './lib/bus-reporting';
+import { openUserNode, type BusUse, type UserNode } from './lib/user-node';
 
 /**
  * `jkbms-write`: change one setting of one pack, or of every pack, safely.
@@ -71,6 +71,62 @@ const HINTS: Partial<Record<WriteCode, string>> = {
 /** The outcome of one pack's write, as sent on the output. */
 type PackResult = Omit<WriteResult, 'error'> & { error?: { code: WriteCode; message: string } };
 
+/** Everything checked before a request may be queued. Throws a coded error. */
+function checkRequest(bus: BusUse, msg: NodeMessage, defaultTarget: Target, allowProtection: boolean): Plan {
+  let req: WriteRequest;
+  try {
+    req = checkWriteRequest(msg.payload, { defaultTarget, allowProtection, protectionHint: 'Tick "Allow protection settings" in this jkbms-write node to write it' });
+  } catch (err) {
+    if (err instanceof WriteRequestError) throw coded(err.code, `jkbms-write: ${err.message}; ${NOTHING_SENT}`);
+    throw err;
+  }
+  if (!bus.allowWrites) {
+    throw coded('WRITES_DISABLED', `jkbms-write: writes are disabled on bus "${bus.name}": tick "allow changing pack settings" in the bus node to enable them; ${NOTHING_SENT}`);
+  }
+  if (bus.listenOnly) {
+    throw coded('LISTEN_ONLY', `jkbms-write: bus "${bus.name}" is in listen mode and never transmits: set its Mode to "auto" or "master" to write settings; ${NOTHING_SENT}`);
+  }
+  checkIdentity(bus, msg.bms, req.target);
+  return req;
+}
+
+/** A request that names a pack (msg.bms, e.g. from jkbms-ha) must name this bus and the pack at the target. */
+function checkIdentity(bus: BusUse, bms: unknown, target: Target): void {
+  if (!isPlainObject(bms)) return;
+  if (typeof bms.busId === 'string' && bms.busId !== bus.id) {
+    throw coded(
+      'WRONG_BUS',
+      `jkbms-write: msg.bms names bus "${String(bms.bus ?? bms.busId)}" but this node writes to bus "${bus.name}": send it to the jkbms-write node of that bus; ${NOTHING_SENT}`,
+    );
+  }
+  if (typeof bms.address === 'number' && bms.address !== target) {
+    const to = target === 'all' ? 'all packs' : `pack ${target}`;
+    throw coded('WRONG_PACK', `jkbms-write: msg.bms names pack ${bms.address} but the write targets ${to}: make them agree or delete msg.bms; ${NOTHING_SENT}`);
+  }
+  const serial = typeof bms.serialNumber === 'string' && bms.serialNumber !== '' ? bms.serialNumber : null;
+  const there = target === 'all' ? undefined : bus.directory.infoAt(target)?.serialNumber;
+  if (serial && there && there !== serial) {
+    throw coded('WRONG_PACK', `jkbms-write: msg.bms names the pack with serial number ${serial}, but pack ${String(target)} is ${there}; ${NOTHING_SENT}`);
+  }
+}
+
+/** The failure of one pack's write, with this node's wording and hint. */
+function failure(err: unknown, bus: string, address: number, p: Plan): { code: WriteCode; message: string } {
+  const what = `jkbms-write: ${p.def.name} = ${shown(p.value)} on pack ${address} of bus "${bus}"`;
+  if (err instanceof BusError) {
+    const hint = err.message.endsWith(NOTHING_SENT) ? undefined : HINTS[err.code];
+    return { code: err.code, message: `${what} failed: ${err.message}${hint ? `; ${hint}` : ''}` };
+  }
+  return { code: 'FAILED', message: `${what} failed: ${plainMessage(err)}` };
+}
+
+/** The engine's result for one pack, a failure with this node's wording and hint. */
+function fromEngine(r: WriteResult, bus: string, p: Plan): PackResult {
+  const { error, ...rest } = r;
+  if (!error) return rest;
+  return { ...rest, ok: false, error: failure(new BusError(error.code as BusError['code'], error.message, r.address), bus, r.address, p) };
+}
+
 export = function (RED: NodeAPI): void {
   function JkbmsWriteNode(this: Node, def: WriteNodeDef): void {
     RED.nodes.createNode(this, def);
@@ -79,73 +135,27 @@ export = function (RED: NodeAPI): void {
 
   function setup(node: Node, def: WriteNodeDef): void {
     const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
-    const bus = getBus(RED, def.bus);
-    const defTarget = parseTarget(def.address);
+    const target = parseTarget(def.address);
     const allowProtection = def.allowProtection === true || def.allowProtection === 'true';
     const timeoutMs = def.timeout === '' || def.timeout === undefined || def.timeout === null ? 0 : Number(def.timeout);
-
-    const problem = !bus
-      ? t('jkbms-write.errors.no-bus')
-      : defTarget === null
+    const problem =
+      target === null
         ? t('jkbms-write.errors.bad-address', { value: String(def.address) })
         : !(Number.isFinite(timeoutMs) && timeoutMs >= 0 && timeoutMs <= MAX_TIMEOUT_MS)
           ? t('jkbms-write.errors.bad-timeout', { value: String(def.timeout) })
           : null;
-    if (problem || !bus || defTarget === null) {
-      node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms-write.status.config') : t('jkbms-write.status.no-bus') });
-      // After the flow has started, so Catch nodes created after this node see it.
-      setImmediate(() => node.error(problem, {}));
-      node.on('input', (_msg, _send, done) => done(new Error(problem ?? 'misconfigured')));
-      return;
-    }
-    const handle: BusHandle = bus;
-    handle.register(node);
-    const listenOnly = (): boolean => handle.engine.options.mode === 'listen';
-    const idle = (): void => {
-      if (!handle.allowWrites) node.status({ fill: 'grey', shape: 'ring', text: t('jkbms-write.status.writes-off') });
-      else if (listenOnly()) node.status({ fill: 'grey', shape: 'ring', text: t('jkbms-write.status.listen') });
-    };
-    idle();
+    const user = openUserNode(RED, node, { type: 'jkbms-write', bus: def.bus, problem });
+    if (!user || target === null) return;
+    user.connect();
+    const bus = user.bus;
+    if (!bus.allowWrites) user.show({ fill: 'grey', shape: 'ring', text: t('jkbms-write.status.writes-off') });
+    else if (bus.listenOnly) user.show({ fill: 'grey', shape: 'ring', text: t('jkbms-write.status.listen') });
+    const plan = (msg: NodeMessage): Plan => checkRequest(bus, msg, target, allowProtection);
+    run(user, plan, timeoutMs);
+  }
 
-    /** Everything checked before a request may be queued. Throws a coded error. */
-    const plan = (msg: NodeMessage): Plan => {
-      let req: WriteRequest;
-      try {
-        req = checkWriteRequest(msg.payload, { defaultTarget: defTarget, allowProtection, protectionHint: 'Tick "Allow protection settings" in this jkbms-write node to write it' });
-      } catch (err) {
-        if (err instanceof WriteRequestError) throw coded(err.code, `jkbms-write: ${err.message}; ${NOTHING_SENT}`);
-        throw err;
-      }
-      if (!handle.allowWrites) {
-        throw coded('WRITES_DISABLED', `jkbms-write: writes are disabled on bus "${handle.name}": tick "allow changing pack settings" in the bus node to enable them; ${NOTHING_SENT}`);
-      }
-      if (listenOnly()) {
-        throw coded('LISTEN_ONLY', `jkbms-write: bus "${handle.name}" is in listen mode and never transmits: set its Mode to "auto" or "master" to write settings; ${NOTHING_SENT}`);
-      }
-      checkIdentity(msg.bms, req.target);
-      return req;
-    };
-
-    /** A request that names a pack (msg.bms, e.g. from jkbms-ha) must name this bus and the pack at the target. */
-    const checkIdentity = (bms: unknown, target: Target): void => {
-      if (!isPlainObject(bms)) return;
-      if (typeof bms.busId === 'string' && bms.busId !== handle.id) {
-        throw coded(
-          'WRONG_BUS',
-          `jkbms-write: msg.bms names bus "${String(bms.bus ?? bms.busId)}" but this node writes to bus "${handle.name}": send it to the jkbms-write node of that bus; ${NOTHING_SENT}`,
-        );
-      }
-      if (typeof bms.address === 'number' && bms.address !== target) {
-        const to = target === 'all' ? 'all packs' : `pack ${target}`;
-        throw coded('WRONG_PACK', `jkbms-write: msg.bms names pack ${bms.address} but the write targets ${to}: make them agree or delete msg.bms; ${NOTHING_SENT}`);
-      }
-      const serial = typeof bms.serialNumber === 'string' && bms.serialNumber !== '' ? bms.serialNumber : null;
-      const there = target === 'all' ? undefined : handle.directory.infoAt(target)?.serialNumber;
-      if (serial && there && there !== serial) {
-        throw coded('WRONG_PACK', `jkbms-write: msg.bms names the pack with serial number ${serial}, but pack ${String(target)} is ${there}; ${NOTHING_SENT}`);
-      }
-    };
-
+  function run(user: UserNode, plan: (msg: NodeMessage) => Plan, timeoutMs: number): void {
+    const { node, t, bus } = user;
     // ------------------------------------------------------------------ the queue
 
     interface Job {
@@ -159,37 +169,9 @@ export = function (RED: NodeAPI): void {
     let closed = false;
     const timers = new Set<NodeJS.Timeout>();
 
-    const failure = (err: unknown, address: number, p: Plan): { code: WriteCode; message: string } => {
-      const what = `jkbms-write: ${p.def.name} = ${shown(p.value)} on pack ${address} of bus "${handle.name}"`;
-      if (err instanceof BusError) {
-        const hint = err.message.endsWith(NOTHING_SENT) ? undefined : HINTS[err.code];
-        return { code: err.code, message: `${what} failed: ${err.message}${hint ? `; ${hint}` : ''}` };
-      }
-      return { code: 'FAILED', message: `${what} failed: ${asError(err).message}` };
-    };
-
     const knownValue = (address: number, name: string): number | boolean | null => {
-      try {
-        const s = handle.engine.pack(address)?.settings;
-        return s ? (readSetting(s, name) ?? null) : null;
-      } catch {
-        return null;
-      }
-    };
-
-    const packInfo = (address: number) => {
-      try {
-        return handle.engine.pack(address)?.info;
-      } catch {
-        return undefined;
-      }
-    };
-
-    /** The engine's result for one pack, a failure with this node's wording and hint. */
-    const fromEngine = (r: WriteResult, p: Plan): PackResult => {
-      const { error, ...rest } = r;
-      if (!error) return rest;
-      return { ...rest, ok: false, error: failure(new BusError(error.code as BusError['code'], error.message, r.address), r.address, p) };
+      const s = bus.pack(address)?.settings;
+      return s ? (readSetting(s, name) ?? null) : null;
     };
 
     /** This node's deadline for one pack: a TIMEOUT result after `timeoutMs` (none when 0); returns its cancel. */
@@ -197,7 +179,7 @@ export = function (RED: NodeAPI): void {
       if (!(timeoutMs > 0)) return () => undefined;
       const timer = setTimeout(() => {
         timers.delete(timer);
-        const error = failure(new BusError('TIMEOUT', `no confirmation within ${timeoutMs} ms`, address), address, p);
+        const error = failure(new BusError('TIMEOUT', `no confirmation within ${timeoutMs} ms`, address), bus.name, address, p);
         report({ ok: false, address, setting: p.def.name, requested: p.value, before: knownValue(address, p.def.name), after: null, error });
       }, timeoutMs);
       timers.add(timer);
@@ -228,10 +210,10 @@ export = function (RED: NodeAPI): void {
           on.start(index, count);
           cancels.set(address, deadline(address, p, (r) => report(r, index, count)));
         },
-        onResult: (r: WriteResult, index: number, count: number) => report(fromEngine(r, p), index, count),
+        onResult: (r: WriteResult, index: number, count: number) => report(fromEngine(r, bus.name, p), index, count),
       };
       const target = p.target;
-      const done: Promise<unknown> = target === 'all' ? handle.engine.write('all', p.def.name, p.value, opts) : handle.engine.write(target, p.def.name, p.value, opts);
+      const done: Promise<unknown> = target === 'all' ? bus.engine.write('all', p.def.name, p.value, opts) : bus.engine.write(target, p.def.name, p.value, opts);
       return done.then(
         () => undefined,
         (err: unknown) => {
@@ -244,9 +226,9 @@ export = function (RED: NodeAPI): void {
     const output = (job: Job, r: PackResult, last: boolean): void => {
       if (closed) return;
       const out = (last ? job.msg : RED.util.cloneMessage(job.msg)) as NodeMessage;
-      out.topic = `${handle.name}/${r.address}/write`;
+      out.topic = `${bus.name}/${r.address}/write`;
       out.payload = r;
-      out.bms = bmsIdentity(handle, r.address, handle.directory.infoAt(r.address) ?? packInfo(r.address));
+      out.bms = bus.identity(r.address);
       job.send(out);
     };
 
@@ -256,17 +238,17 @@ export = function (RED: NodeAPI): void {
       const finish = (r: PackResult): void => {
         if (r.ok) {
           output(job, r, true);
-          node.status({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(r.after)} ✓` });
+          user.show({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(r.after)} ✓` });
           job.done();
         } else {
-          node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed', { setting: s.name }) });
+          user.show({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed', { setting: s.name }) });
           job.done(coded(r.error!.code, r.error!.message));
         }
       };
       try {
         await write(p, { start: () => undefined, report: (r) => finish(r) });
       } catch (err) {
-        finish({ ok: false, address, setting: s.name, requested: p.value, before: knownValue(address, s.name), after: null, error: failure(err, address, p) });
+        finish({ ok: false, address, setting: s.name, requested: p.value, before: knownValue(address, s.name), after: null, error: failure(err, bus.name, address, p) });
       }
     };
 
@@ -276,7 +258,7 @@ export = function (RED: NodeAPI): void {
       let count = 0;
       try {
         await write(job.plan, {
-          start: (i, n) => node.status({ fill: 'yellow', shape: 'dot', text: t('jkbms-write.status.writing-all', { setting: s.name, n: i + 1, count: n }) }),
+          start: (i, n) => user.show({ fill: 'yellow', shape: 'dot', text: t('jkbms-write.status.writing-all', { setting: s.name, n: i + 1, count: n }) }),
           report: (r, i, n) => {
             count = n;
             if (!r.ok) failed.push(r);
@@ -284,8 +266,8 @@ export = function (RED: NodeAPI): void {
           },
         });
       } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed', { setting: s.name }) });
-        const what = `jkbms-write: ${s.name} = ${shown(value)} on all packs of bus "${handle.name}"`;
+        user.show({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed', { setting: s.name }) });
+        const what = `jkbms-write: ${s.name} = ${shown(value)} on all packs of bus "${bus.name}"`;
         if (err instanceof BusError && err.code === 'UNKNOWN_PACK') {
           job.done(coded('UNKNOWN_PACK', `${what}: no pack is online; ${NOTHING_SENT}`));
         } else {
@@ -296,13 +278,13 @@ export = function (RED: NodeAPI): void {
         return;
       }
       if (!failed.length) {
-        node.status({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(value)} ✓ ${count}/${count}` });
+        user.show({ fill: 'green', shape: 'dot', text: `${s.name}=${shown(value)} ✓ ${count}/${count}` });
         job.done();
         return;
       }
-      node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed-some', { setting: s.name, failed: failed.length, count }) });
+      user.show({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.failed-some', { setting: s.name, failed: failed.length, count }) });
       const list = failed.map((r) => `pack ${r.address}: ${r.error!.message.replace(/^jkbms-write: /, '')}`).join('; ');
-      job.done(coded(failed[0]!.error!.code, `jkbms-write: ${s.name} = ${shown(value)} failed on ${failed.length} of ${count} packs of bus "${handle.name}" (${failed.map((r) => r.address).join(', ')}): ${list}`));
+      job.done(coded(failed[0]!.error!.code, `jkbms-write: ${s.name} = ${shown(value)} failed on ${failed.length} of ${count} packs of bus "${bus.name}" (${failed.map((r) => r.address).join(', ')}): ${list}`));
     };
 
     const pump = (): void => {
@@ -311,7 +293,7 @@ export = function (RED: NodeAPI): void {
       if (!job) return;
       running = job;
       const { def: s } = job.plan;
-      node.status({ fill: 'yellow', shape: 'dot', text: t('jkbms-write.status.writing', { setting: s.name }) });
+      user.show({ fill: 'yellow', shape: 'dot', text: t('jkbms-write.status.writing', { setting: s.name }) });
       const work = job.plan.target === 'all' ? runAll(job) : runOne(job, job.plan.target);
       work
         .catch((err: unknown) => job.done(asError(err)))
@@ -326,7 +308,7 @@ export = function (RED: NodeAPI): void {
       try {
         p = plan(msg);
       } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.refused') });
+        user.show({ fill: 'red', shape: 'ring', text: t('jkbms-write.status.refused') });
         done(asError(err));
         return;
       }
@@ -338,19 +320,12 @@ export = function (RED: NodeAPI): void {
       pump();
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    user.onClose(() => {
       closed = true;
-      try {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        for (const job of queue.splice(0)) {
-          job.done(coded('STOPPED', `jkbms-write: the node stopped before ${job.plan.def.name} was written; ${NOTHING_SENT}`));
-        }
-      } finally {
-        handle
-          .unregister(node)
-          .catch(() => undefined)
-          .finally(() => done());
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const job of queue.splice(0)) {
+        job.done(coded('STOPPED', `jkbms-write: the node stopped before ${job.plan.def.name} was written; ${NOTHING_SENT}`));
       }
     });
   }

@@ -2,20 +2,20 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { realClock } from '../src/common/clock';
 import type { FrameEvent } from '../src/bus/types';
 import type { FrameKind } from '../src/protocol/types';
-import { getBus, type BusHandle } from './lib/bus-registry';
 import { CellChart } from './lib/cell-chart';
 import { parseAddress, parseKind } from './lib/config';
 import { safeGet } from './lib/context';
 import { requestError } from './lib/errors';
 import { shouldRelearn, targetAddress } from './lib/follow';
-import { bmsIdentity, liveSummary, RateGate, topicFor, type AvailabilityPayload, type Rate } from '../src/messages/message';
+import { openUserNode, type UserNode } from './lib/user-node';
+import { liveSummary, RateGate, topicFor, type AvailabilityPayload, type Rate } from '../src/messages/message';
 
 /**
  * `jkbms`: one pack on a bus. Emits its decoded live / settings / info frames and its
- * availability (message format: src/nodes/lib/message.ts), follows the pack by serial
+ * availability (message format: src/messages/message.ts), follows the pack by serial
  * number when its DIP address changes, and re-requests a frame kind on input. With the
  * "Cell chart" option a second output carries a Dashboard 2.0 bar chart of the cells with
- * each live message (src/nodes/lib/cell-chart.ts).
+ * each live message (nodes/lib/cell-chart.ts).
  */
 
 interface PackNodeDef extends NodeDef {
@@ -49,26 +49,23 @@ export = function (RED: NodeAPI): void {
 
   function setup(node: Node, def: PackNodeDef): void {
     const t = (key: string, params?: Record<string, string | number>): string => RED._(key, params);
-    const bus = getBus(RED, def.bus);
     const configured = parseAddress(def.address);
     const rate: Rate = def.rate === 'change' || def.rate === 'interval' ? def.rate : 'all';
     const intervalS = Number(def.interval);
-
-    const problem = !bus
-      ? t('jkbms.errors.no-bus')
-      : configured === null
+    const problem =
+      configured === null
         ? t('jkbms.errors.bad-address', { value: String(def.address) })
         : rate === 'interval' && !(intervalS > 0)
           ? t('jkbms.errors.bad-interval', { value: String(def.interval) })
           : null;
-    if (problem || !bus || configured === null) {
-      node.status({ fill: 'red', shape: bus ? 'dot' : 'ring', text: bus ? t('jkbms.status.config') : t('jkbms.status.no-bus') });
-      // After the flow has started, so Catch nodes created after this node see it.
-      setImmediate(() => node.error(problem, {}));
-      node.on('input', (_msg, _send, done) => done(new Error(problem ?? 'misconfigured')));
-      return;
-    }
-    const handle: BusHandle = bus;
+    const user = openUserNode(RED, node, { type: 'jkbms', bus: def.bus, problem });
+    if (!user || configured === null) return;
+    run(user, def, configured, rate, intervalS);
+  }
+
+  function run(user: UserNode, def: PackNodeDef, configured: number, rate: Rate, intervalS: number): void {
+    const { node, t } = user;
+    const bus = user.bus;
     const emit: Record<FrameKind, boolean> = { live: flag(def.emitLive), settings: flag(def.emitSettings), info: flag(def.emitInfo) };
     const emitAvailability = flag(def.emitAvailability);
     const configuredSerial = typeof def.serial === 'string' && def.serial.trim() !== '' ? def.serial.trim() : null;
@@ -87,35 +84,29 @@ export = function (RED: NodeAPI): void {
       }
     };
 
-    let current: number | null = targetAddress(configured, follow(), handle.directory);
+    let current: number | null = targetAddress(configured, follow(), bus.directory);
     const inflight: Record<FrameKind, number> = { live: 0, settings: 0, info: 0 };
     const chart = optIn(def.cellChart) ? new CellChart() : null;
     /** With the cell chart, two outputs: the message and (live data only) its chart. */
     const outputs = (m: NodeMessage): NodeMessage | (NodeMessage | null)[] => (chart ? [m, chart.chartFor(m)] : m);
     const gate = new RateGate<NodeMessage>(rate, intervalS * 1000, realClock, (m) => node.send(outputs(m)));
 
-    const identity = (address: number) => bmsIdentity(handle, address, handle.directory.infoAt(address) ?? safePack(handle, address)?.info);
+    const identity = (address: number) => bus.identity(address);
     const frameMessage = (e: FrameEvent, address: number): NodeMessage => ({
-      topic: topicFor(handle.name, address, e.kind),
+      topic: topicFor(bus.name, address, e.kind),
       payload: structuredClone(e.payload),
       bms: identity(address),
       frame: { source: e.source, ts: e.ts },
     });
 
-    const showWaiting = (): void => {
-      node.status(
-        current === null
-          ? { fill: 'yellow', shape: 'ring', text: t('jkbms.status.searching') }
-          : { fill: 'yellow', shape: 'ring', text: t('jkbms.status.waiting') },
-      );
-    };
+    const showWaiting = (): void => user.show({ fill: 'yellow', shape: 'ring', text: t(current === null ? 'jkbms.status.searching' : 'jkbms.status.waiting') });
     const showPack = (): void => {
       if (current === null) return showWaiting();
-      const pack = safePack(handle, current);
+      const pack = bus.pack(current);
       if (pack && !pack.online && pack.lastSeen !== null) {
-        node.status({ fill: 'red', shape: 'ring', text: t('jkbms.status.offline') });
+        user.show({ fill: 'red', shape: 'ring', text: t('jkbms.status.offline') });
       } else if (pack?.live) {
-        node.status({ fill: 'green', shape: 'dot', text: liveSummary(pack.live) });
+        user.show({ fill: 'green', shape: 'dot', text: liveSummary(pack.live) }, { live: true });
       } else showWaiting();
     };
 
@@ -123,8 +114,8 @@ export = function (RED: NodeAPI): void {
       if (e.address === null) return;
       if (e.kind === 'info' && !configuredSerial && e.payload.type === 'info') {
         if (!learned && e.address === current && e.payload.serialNumber) learn(e.payload.serialNumber);
-        else if (learned && shouldRelearn(configured, learned, onlineAddresses(handle), handle.directory)) {
-          const now = handle.directory.infoAt(configured)?.serialNumber;
+        else if (learned && shouldRelearn(configured, learned, bus.onlineAddresses(), bus.directory)) {
+          const now = bus.directory.infoAt(configured)?.serialNumber;
           if (now) {
             node.warn(t('jkbms.warn.relearned', { address: configured, old: learned, serial: now }));
             learn(now);
@@ -132,13 +123,13 @@ export = function (RED: NodeAPI): void {
         }
       }
       const before = current;
-      current = targetAddress(configured, follow(), handle.directory);
+      current = targetAddress(configured, follow(), bus.directory);
       if (current !== before) {
         if (current !== null && before !== null) node.log(t('jkbms.log.moved', { from: before, to: current }));
         showPack();
       }
       if (e.address !== current) return;
-      if (e.kind === 'live' && e.payload.type === 'live') node.status({ fill: 'green', shape: 'dot', text: liveSummary(e.payload) });
+      if (e.kind === 'live' && e.payload.type === 'live') user.show({ fill: 'green', shape: 'dot', text: liveSummary(e.payload) }, { live: true });
       if (!emit[e.kind]) return;
       if (e.source === 'poll' && inflight[e.kind] > 0) return; // our own request: its answer is sent by the input handler
       gate.offer(e.kind, e.payload, frameMessage(e, current));
@@ -149,10 +140,10 @@ export = function (RED: NodeAPI): void {
       showPack();
       if (!emitAvailability) return;
       const payload: AvailabilityPayload = { type: 'availability', address: e.address, online: e.online };
-      node.send(outputs({ topic: topicFor(handle.name, e.address, 'availability'), payload, bms: identity(e.address) }));
+      node.send(outputs({ topic: topicFor(bus.name, e.address, 'availability'), payload, bms: identity(e.address) }));
     };
 
-    handle.register(node, { frame: onFrame, pack: onPack, connection: () => showPack() });
+    user.connect({ frame: onFrame, pack: onPack, connection: () => showPack() });
     showPack();
 
     node.on('input', (msg, send, done) => {
@@ -167,12 +158,12 @@ export = function (RED: NodeAPI): void {
         return;
       }
       inflight[k] += 1;
-      handle.engine.request(address, k).then(
+      bus.engine.request(address, k).then(
         (payload) => {
           inflight[k] -= 1;
           gate.noteSent(k, payload);
           const out = msg as NodeMessage;
-          out.topic = topicFor(handle.name, address, k);
+          out.topic = topicFor(bus.name, address, k);
           out.payload = structuredClone(payload);
           out.bms = identity(address);
           out.frame = { source: 'poll', ts: Date.now() };
@@ -181,44 +172,16 @@ export = function (RED: NodeAPI): void {
         },
         (err: unknown) => {
           inflight[k] -= 1;
-          done(requestError(err, { bus: handle.name, address, kind: k }));
+          done(requestError(err, { bus: bus.name, address, kind: k }));
         },
       );
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      try {
-        gate.dispose();
-      } finally {
-        handle
-          .unregister(node)
-          .catch(() => undefined)
-          .finally(() => done());
-      }
-    });
+    user.onClose(() => gate.dispose());
   }
 
   RED.nodes.registerType('jkbms', JkbmsNode);
 };
-
-function safePack(bus: BusHandle, address: number) {
-  try {
-    return bus.engine.pack(address);
-  } catch {
-    return undefined;
-  }
-}
-
-function onlineAddresses(bus: BusHandle): number[] {
-  try {
-    return bus.engine
-      .status()
-      .packs.filter((p) => p.online)
-      .map((p) => p.address);
-  } catch {
-    return [];
-  }
-}
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);

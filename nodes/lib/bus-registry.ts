@@ -5,7 +5,8 @@ import type { ReplayTransport } from '../../src/transport/replay';
 import type { Transport } from '../../src/transport/transport';
 import type { BusEngineApi, BusOptions, BusRole, FrameEvent, PackState } from '../../src/bus/types';
 import { busFactories, type EngineDeps, type TransportSpec } from './bus-factories';
-import { BusRecording, type RecordingState, type RecordSpec } from './bus-recording';
+import { BusRecording, type RecordSpec } from './bus-recording';
+import { announcePhase, BusUsers, forgetPhase, plainMessage, type BusPhase } from './bus-reporting';
 import { PackDirectory } from './pack-directory';
 
 export type { RecordSpec } from './bus-recording';
@@ -26,8 +27,10 @@ export { busFactories, type BusFactories, type EngineDeps, type TransportSpec } 
  *   removed by unregister(). After the last user left, the next register() starts a fresh
  *   engine on a fresh transport: keep using `bus.engine` rather than a saved reference.
  * - `allowWrites` is the bus node's "allow writes" box; write nodes must refuse when false.
- * - Status and errors of the bus reach the Status and Catch nodes of every registered user's
- *   flow (Node-RED forwards them through the config node's `users`).
+ * - Status and errors of the bus reach the Status and Catch nodes of the registered users'
+ *   flows once per flow (Node-RED forwards them through the config node's `users`, which holds
+ *   one reporter per flow: nodes/lib/bus-reporting.ts). Its phase is announced on `busPhases`
+ *   for the user nodes' own status.
  */
 
 export interface BusListeners {
@@ -67,23 +70,7 @@ export function busById(id: string): BusController | undefined {
   return registry.get(id);
 }
 
-/** What the bus shows as its status (mapped to a Node-RED status by the bus node). */
-export type BusPhase = (
-  | { phase: 'stopped' }
-  | { phase: 'connecting' }
-  | { phase: 'in-use'; owner: string }
-  | { phase: 'down'; retryMs: number | null }
-  | { phase: 'up'; role: BusRole; packsOnline: number; packsKnown: number }
-) &
-  PhaseExtras;
-
-/** What the status adds to every phase: a simulated or replayed bus, a recording. */
-export interface PhaseExtras {
-  connection?: TransportSpec['kind'];
-  recording?: RecordingState;
-  /** A replay (without loop) played its whole file. */
-  replayEnded?: boolean;
-}
+export type { BusPhase, PhaseExtras } from './bus-reporting';
 
 export interface BusControllerOptions {
   id: string;
@@ -115,6 +102,8 @@ export class BusController extends EventEmitter implements BusHandle {
   readonly node: BusControllerOptions['node'];
   private readonly opts: BusControllerOptions;
   private readonly users = new Map<string, { user: Node; listeners: Partial<BusListeners> }>();
+  private readonly reporters: BusUsers;
+  private startScheduled = false;
   private transport: Transport;
   private current: BusEngineApi;
   private running = false;
@@ -141,7 +130,7 @@ export class BusController extends EventEmitter implements BusHandle {
     this.name = opts.name;
     this.allowWrites = opts.allowWrites;
     this.node = opts.node;
-    this.node.users = {};
+    this.reporters = new BusUsers(opts.node);
     const record = opts.record;
     this.recording =
       record && opts.transport.kind !== 'replay'
@@ -181,26 +170,40 @@ export class BusController extends EventEmitter implements BusHandle {
     return this.running;
   }
 
+  /** What the bus shows now. */
+  get phaseNow(): BusPhase {
+    return this.lastPhase;
+  }
+
   register(user: Node, listeners: Partial<BusListeners> = {}): void {
     if (this.closed) return;
     const old = this.users.get(user.id);
     if (old) this.removeListeners(old.listeners);
     this.users.set(user.id, { user, listeners });
-    this.node.users![user.id] = user;
+    this.reporters.add(user);
     for (const ev of FORWARDED) {
       const fn = listeners[ev];
       if (fn) this.on(ev, fn as (...a: unknown[]) => void);
     }
     // Start once the flows have started: Node-RED collects a flow's Catch and Status nodes only
     // at the end of its start, and the first status and errors must reach them.
-    if (!this.running) void this.stopping.then(() => setImmediate(() => this.start()));
+    // One start for all the users registering now: a bus event (e.g. port in use) is reported once.
+    if (!this.running && !this.startScheduled) {
+      this.startScheduled = true;
+      void this.stopping.then(() =>
+        setImmediate(() => {
+          this.startScheduled = false;
+          this.start();
+        }),
+      );
+    }
   }
 
   async unregister(user: Node): Promise<void> {
     const entry = this.users.get(user.id);
     if (!entry || entry.user !== user) return this.stopping;
     this.users.delete(user.id);
-    delete this.node.users![user.id];
+    this.reporters.remove(user);
     this.removeListeners(entry.listeners);
     if (this.users.size === 0) await this.stop();
     else await this.stopping;
@@ -212,8 +215,9 @@ export class BusController extends EventEmitter implements BusHandle {
     if (registry.get(this.id) === this) registry.delete(this.id);
     for (const { listeners } of this.users.values()) this.removeListeners(listeners);
     this.users.clear();
-    this.node.users = {};
+    this.reporters.clear();
     await this.stop();
+    forgetPhase(this.id);
   }
 
   private removeListeners(listeners: Partial<BusListeners>): void {
@@ -234,7 +238,7 @@ export class BusController extends EventEmitter implements BusHandle {
       } catch (err) {
         const owner = err instanceof Error ? err.message : String(err);
         this.phase({ phase: 'in-use', owner });
-        this.opts.onError(new Error(`jkbms-bus "${this.name}" cannot open ${owner}; use one bus node per adapter or gateway`));
+        this.reportError(new Error(`jkbms-bus "${this.name}" cannot open ${owner}; use one bus node per adapter or gateway`));
         return;
       }
     }
@@ -297,7 +301,10 @@ export class BusController extends EventEmitter implements BusHandle {
         this.release();
         this.release = null;
       }
-      if (this.users.size === 0) this.phase({ phase: 'stopped' });
+      if (this.users.size === 0) {
+        this.lastError = '';
+        this.phase({ phase: 'stopped' });
+      }
       return this.stopping;
     }
     this.running = false;
@@ -338,10 +345,18 @@ export class BusController extends EventEmitter implements BusHandle {
     if (e.kind === 'info' && e.address !== null && e.payload.type === 'info') this.directory.learn(e.address, e.payload);
   }
 
+  /** Each distinct error once (until the bus is up again or stopped), without doubled "Error: " prefixes. */
   private reportError(err: Error): void {
-    if (err.message === this.lastError) return;
-    this.lastError = err.message;
-    this.opts.onError(err);
+    const message = plainMessage(err);
+    if (message === this.lastError) return;
+    this.lastError = message;
+    if (message === err.message) this.opts.onError(err);
+    else {
+      const e = new Error(message, { cause: err });
+      const code = (err as Error & { code?: unknown }).code;
+      if (code !== undefined) (e as Error & { code?: unknown }).code = code;
+      this.opts.onError(e);
+    }
   }
 
   private publishPhase(): void {
@@ -371,13 +386,10 @@ export class BusController extends EventEmitter implements BusHandle {
 
   /** Report a phase with this bus's extras (simulated, replay, recording). */
   private phase(p: BusPhase): void {
-    this.lastPhase = p;
-    this.opts.onPhase({
-      ...p,
-      connection: this.opts.transport.kind,
-      recording: this.recording?.state ?? 'off',
-      replayEnded: this.replayEnded,
-    });
+    const full: BusPhase = { ...p, connection: this.opts.transport.kind, recording: this.recording?.state ?? 'off', replayEnded: this.replayEnded };
+    this.lastPhase = full;
+    this.opts.onPhase(full);
+    if (!this.closed) announcePhase(this.id, this.name, full);
   }
 
   /** A throwing user listener must not break the engine's event loop or the other users. */

@@ -214,11 +214,16 @@ describe('jkbms-bus connections: simulator, replay, recording (test-helper)', fu
       assert.ok(
         node.error.getCalls().some((c: any) => /simulator pack addresses: "0-3" must lie within 1–15 \(0 is the JK master: turn on the JK master option\)/.test(String(c.args[0]))),
       );
-      await until(() => errors.find((m) => m.error.source.id === 'p1'), 5000, 'the pack node says its bus is unusable');
+      // Reported once, by the bus; the pack node shows the reason and refuses inputs with it.
+      const e = await until(() => errors.find((m) => m.error.source.id === 'bus1'), 5000, 'the bus error at Catch');
+      assert.match(e.error.message, /simulator pack addresses: "0-3" must lie within 1–15/);
+      assert.equal(errors.length, 1);
+      assert.match(ownStatuses(helper.getNode('p1')).at(-1)!.text, /^jkbms\.bus\.invalid$/);
     });
 
     it('an invalid fault mix and seed', async () => {
       await load([simBus({ simFaults: 'lightning=1' }), simBus({ id: 'bus3', simSeed: '1.5' }), pack('p1', 'bus1', 1)]);
+      await until(() => (helper.getNode('bus3') as any).error.called, 5000, 'reported after the flows started');
       const e1 = (helper.getNode('bus1') as any).error.getCalls().map((c: any) => String(c.args[0])).join('\n');
       assert.match(e1, /simulator faults: unknown fault "lightning"/);
       const e3 = (helper.getNode('bus3') as any).error.getCalls().map((c: any) => String(c.args[0])).join('\n');

@@ -147,16 +147,28 @@ describe('jkbms-bus config node (test-helper)', function () {
     await until(() => texts().slice(n).some((s) => s.fill === 'green'), 20_000, 'green again');
   });
 
-  it('invalid settings: red dot on the bus and a clear error for its users', async () => {
+  it('invalid settings: red dot on the bus, its exact reason once at Catch and in the status of its users (Status node)', async () => {
     useSim([1]);
-    const { errors } = await load([bus('bus1', { transport: 'tcp', host: 'gw', port: 70000 }), pack('p1', 'bus1', 1)]);
+    const { errors, statuses } = await load([
+      bus('bus1', { transport: 'tcp', host: 'gw', port: 70000 }), pack('p1', 'bus1', 1), pack('p2', 'bus1', 2), pack('p3', 'bus1', 3)]);
     const bus1 = helper.getNode('bus1') as any;
     assert.deepEqual(bus1.status.getCalls().filter((c: any) => c.thisValue === bus1)[0].args[0], {
       fill: 'red', shape: 'dot', text: 'jkbms-bus.status.invalid' });
     assert.equal(getBus(RED, 'bus1'), null);
-    const e = await until(() => errors.find((m) => m.error.source.id === 'p1'), 5000, 'user error');
-    assert.equal(e.error.message, 'jkbms.errors.no-bus');
-    assert.ok(bus1.error.getCalls().some((c: any) => /port must be a number from 1 to 65535, got 70000/.test(String(c.args[0]))));
+    await until(() => errors.length > 0, 5000, 'the bus error');
+    await sleep(200);
+    assert.equal(errors.length, 1, 'one error for three users');
+    assert.equal(errors[0]!.error.message, 'Error: jkbms-bus "bus1 bank": port must be a number from 1 to 65535, got 70000');
+    assert.equal(errors[0]!.error.source.id, 'bus1');
+    // The users show it (RED._ of test-helper gives the key), and a Status node receives it.
+    const p1 = statuses.find((m) => m.status.source.id === 'p1');
+    assert.deepEqual(p1 && { fill: p1.status.fill, shape: p1.status.shape, text: p1.status.text }, { fill: 'red', shape: 'dot', text: 'jkbms.bus.invalid' });
+    assert.ok(statuses.some((m) => m.status.source.id === 'bus1' && m.status.text === 'jkbms-bus.status.invalid'), 'the bus status reaches the Status node');
+    // An input is refused with the reason.
+    helper.getNode('p2').receive({ payload: 'live' });
+    const refused = await until(() => errors[1], 5000, 'input refused');
+    assert.equal(refused.error.source.id, 'p2');
+    assert.equal(refused.error.message, 'Error: jkbms.errors.bus-invalid');
   });
 
   describe('admin endpoints', () => {

@@ -320,7 +320,7 @@ describe('jkbms-ha node', () => {
     await until(() => caught.length === 1);
     assert.equal((caught[0] as { error: { message: string; source: { id: string } } }).error.message, 'jkbms-ha.errors.bad-topic');
     assert.equal((caught[0] as { error: { source: { id: string } } }).error.source.id, HA);
-    assert.deepEqual((n.status as unknown as sinon.SinonSpy).lastCall.args[0], { fill: 'red', shape: 'dot', text: 'jkbms-ha.status.config-error' });
+    assert.deepEqual((n.status as unknown as sinon.SinonSpy).lastCall.args[0], { fill: 'red', shape: 'dot', text: 'jkbms-ha.status.config' });
     await feed(n, msg(live(), bms(2, true)));
     await until(() => caught.length === 2);
     assert.equal((caught[1] as { error: { message: string } }).error.message, 'Error: jkbms-ha.errors.bad-topic');
@@ -331,7 +331,8 @@ describe('jkbms-ha node', () => {
     const catalog = require('../../nodes/locales/en-US/jkbms-ha.json') as { 'jkbms-ha': Record<string, Record<string, string>> };
     const c = catalog['jkbms-ha'];
     const used = {
-      status: ['waiting', 'packs', 'packs-offline', 'banks', 'banks-offline', 'config-error'],
+      status: ['waiting', 'packs', 'packs-offline', 'banks', 'banks-offline', 'config'],
+      bus: ['disconnected', 'in-use', 'invalid', 'stale'],
       warn: ['expire-rate', 'not-writable'],
       errors: [
         'unknown-input', 'bad-field', 'bad-command', 'unsupported-type', 'unknown-bus', 'bad-topic', 'bad-option',

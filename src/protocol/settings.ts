@@ -180,11 +180,13 @@ export function validateSetting(name: string, value: unknown): { def: SettingDef
     if (typeof value === 'boolean') return { def, value };
     if (value === 0 || value === 1 || value === '0' || value === '1') return { def, value: Number(value) === 1 };
     if (value === 'true' || value === 'false' || value === 'on' || value === 'off') return { def, value: value === 'true' || value === 'on' };
-    throw new SettingError('OUT_OF_RANGE', `${name} must be ${describeRange(def)}, got ${JSON.stringify(value)}`);
+    throw new SettingError('OUT_OF_RANGE', `${name} must be ${describeRange(def)}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
   }
   const v = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new SettingError('OUT_OF_RANGE', `${name} must be a number, ${describeRange(def)}; got ${JSON.stringify(value)}`);
+    // NaN and ±Infinity by name (JSON would say null).
+    const got = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    throw new SettingError('OUT_OF_RANGE', `${name} must be a number, ${describeRange(def)}; got ${got}`);
   }
   const d = decimals(def.step);
   const rounded = Number(v.toFixed(d));

@@ -211,11 +211,11 @@ describe('jkbms-bus connections: simulator, replay, recording (test-helper)', fu
       const { errors } = await load([simBus({ simPacks: '0-3' }), pack('p1', 'bus1', 1)]);
       const node = helper.getNode('bus1') as any;
       assert.deepEqual(ownStatuses(node)[0], { fill: 'red', shape: 'dot', text: 'jkbms-bus.status.invalid' });
+      // Reported once, by the bus; the pack node shows the reason and refuses inputs with it.
+      const e = await until(() => errors.find((m) => m.error.source.id === 'bus1'), 5000, 'the bus error at Catch');
       assert.ok(
         node.error.getCalls().some((c: any) => /simulator pack addresses: "0-3" must lie within 1–15 \(0 is the JK master: turn on the JK master option\)/.test(String(c.args[0]))),
       );
-      // Reported once, by the bus; the pack node shows the reason and refuses inputs with it.
-      const e = await until(() => errors.find((m) => m.error.source.id === 'bus1'), 5000, 'the bus error at Catch');
       assert.match(e.error.message, /simulator pack addresses: "0-3" must lie within 1–15/);
       assert.equal(errors.length, 1);
       assert.match(ownStatuses(helper.getNode('p1')).at(-1)!.text, /^jkbms\.bus\.invalid$/);

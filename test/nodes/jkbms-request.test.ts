@@ -71,6 +71,29 @@ describe('jkbms-request node (test-helper + in-process simulator)', function () 
     assert.equal(got.length, 0);
   });
 
+  it('kind "stats": the bus engine\'s counters at once, as msg.payload (node default or msg.payload.kind)', async () => {
+    const { got, errors, node } = await load([busConfig(), req({ kind: 'stats' })]);
+    await packsOnline(node, 3);
+    node.receive({ payload: '', keep: 'x' });
+    const m = await until(() => got[0], 5000, 'stats');
+    const engine = getBus(RED, 'bus1')!.engine;
+    assert.equal(m.topic, 'bank/stats');
+    assert.equal(m.keep, 'x', 'the input msg is reused');
+    assert.deepEqual(m.bms, { bus: 'bank', busId: 'bus1' });
+    assert.deepEqual(Object.keys(m.payload).sort(), Object.keys(engine.stats()).sort());
+    assert.ok(m.payload.framesDecoded >= 3 && m.payload.requestsSent >= 3, JSON.stringify(m.payload));
+    assert.ok(m.payload.framesDecoded <= engine.stats().framesDecoded);
+    assert.equal(m.payload.since, engine.stats().since);
+    assert.deepEqual(ownStatuses(node).at(-1), { fill: 'green', shape: 'dot', text: 'jkbms-request.status.stats' });
+    // From a node set to another kind, by msg.payload.kind.
+    const decoded = m.payload.framesDecoded;
+    await until(() => engine.stats().framesDecoded > decoded, 10_000, 'more frames');
+    node.receive({ payload: { kind: 'stats' } });
+    const m2 = await until(() => got[1], 5000, 'second snapshot');
+    assert.ok(m2.payload.framesDecoded > decoded, 'a fresh snapshot, not a cached one');
+    assert.deepEqual(errors, []);
+  });
+
   it('a silent pack times out: red ring and an error naming the pack and the bus', async () => {
     const { errors, node } = await load([busConfig(), req({ address: 2, kind: 'live', timeout: 1500 })]);
     await packsOnline(node, 3);

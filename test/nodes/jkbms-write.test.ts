@@ -170,6 +170,8 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
       [{ address: 16, charging: true }, 'BAD_MESSAGE', /msg\.payload\.address must be "all" or a whole number 0-15, got 16/],
       [{ deviceAddress: 3 }, 'INVALID_SETTING', /^Error: jkbms-write: unknown setting "deviceAddress"; writable settings: smartSleepVoltage, .*gpsLockedDischarging \(shorthands: charging, discharging, balancing, balancer, heating, floatMode\); nothing was sent$/],
       [{ setting: 'constructor', value: 1 }, 'INVALID_SETTING', /^Error: jkbms-write: unknown setting "constructor"; writable settings: /],
+      [{ setting: 'maxBalanceCurrent', value: Number.NaN }, 'OUT_OF_RANGE', /^Error: jkbms-write: maxBalanceCurrent must be a number, .*; got NaN; nothing was sent$/],
+      [{ maxBalanceCurrent: Number.POSITIVE_INFINITY }, 'OUT_OF_RANGE', /^Error: jkbms-write: maxBalanceCurrent must be a number, .*; got Infinity; nothing was sent$/],
       [{ maxBalanceCurrent: 20 }, 'OUT_OF_RANGE', /^Error: jkbms-write: maxBalanceCurrent = 20 is out of range: valid 0\.3–15 A in steps of 0\.001; nothing was sent$/],
       [{ cellRequestChargeVoltage: 3.4505 }, 'OUT_OF_RANGE', /cellRequestChargeVoltage = 3\.4505 is not a multiple of its step: valid 1\.2–4\.35 V in steps of 0\.001/],
       [{ nominalCapacityAh: 'big' }, 'OUT_OF_RANGE', /nominalCapacityAh must be a number, 2–20000 Ah in steps of 0\.001; got "big"/],
@@ -189,6 +191,7 @@ describe('jkbms-write node (test-helper + simulator on a fake clock)', function 
     assert.deepEqual(got, []);
     assert.deepEqual(tx.filter(isWrite), [], 'nothing on the wire');
     assert.deepEqual(ownStatuses(node).at(-1), { fill: 'red', shape: 'ring', text: 'jkbms-write.status.refused' });
+    assert.deepEqual(errors.filter((e) => /^Error: Error:|: Error: /.test(e.error.message)), [], 'no doubled "Error:" prefix');
   });
 
   it('protection settings are written when the node allows them', async () => {

@@ -75,6 +75,9 @@ describe('protocol: writable settings', () => {
     assert.throws(() => encodeSettingWrite(1, 'chargeUtp', -50), /valid -45–20 °C in steps of 0.1/);
     assert.throws(() => encodeSettingWrite(1, 'cellOvp', 3.6504), /not a multiple of its step/);
     assert.throws(() => encodeSettingWrite(1, 'cellOvp', 'abc'), /must be a number/);
+    assert.throws(() => encodeSettingWrite(1, 'cellOvp', Number.NaN), /must be a number, .*; got NaN$/);
+    assert.throws(() => encodeSettingWrite(1, 'cellOvp', Number.NEGATIVE_INFINITY), /; got -Infinity$/);
+    assert.throws(() => encodeSettingWrite(1, 'chargingEnabled', Number.NaN), /, got NaN$/);
     assert.throws(() => encodeSettingWrite(1, 'chargingEnabled', 2), /must be true\/false/);
     assert.throws(() => encodeSettingWrite(16, 'chargingEnabled', true), (e: unknown) => e instanceof SettingError && e.code === 'INVALID_ADDRESS');
   });

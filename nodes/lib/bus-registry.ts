@@ -19,7 +19,7 @@ export { busFactories, type BusFactories, type EngineDeps, type TransportSpec } 
  *   bus.register(node, { frame: (e) => ..., pack: (e) => ... });   // in the constructor
  *   bus.engine.request(3, 'info');               // the running engine (BusEngineApi)
  *   node.on('close', (_removed, done) => { bus.unregister(node).finally(done) });
- *
+ * Nodes use it through their skeleton (nodes/lib/user-node.ts), which does all of this.
  * - The first register() opens the port and starts the engine; the last unregister() stops
  *   the engine and closes the port (its promise resolves when the port is free again).
  * - Listeners given to register() are attached to the handle, which forwards the events of
@@ -27,10 +27,8 @@ export { busFactories, type BusFactories, type EngineDeps, type TransportSpec } 
  *   removed by unregister(). After the last user left, the next register() starts a fresh
  *   engine on a fresh transport: keep using `bus.engine` rather than a saved reference.
  * - `allowWrites` is the bus node's "allow writes" box; write nodes must refuse when false.
- * - Status and errors of the bus reach the Status and Catch nodes of the registered users'
- *   flows once per flow (Node-RED forwards them through the config node's `users`, which holds
- *   one reporter per flow: nodes/lib/bus-reporting.ts). Its phase is announced on `busPhases`
- *   for the user nodes' own status.
+ * - Status and errors of the bus reach the Status and Catch nodes of its users' flows once per
+ *   flow, and its phase their own status: nodes/lib/bus-reporting.ts.
  */
 
 export interface BusListeners {

@@ -1,4 +1,4 @@
-import { claimPort } from '../../src/transport/port-registry';
+import { claimPort, PortInUseError } from '../../src/transport/port-registry';
 import { CaptureRecorder, type RecorderStatus } from '../../src/transport/recorder';
 import type { Transport } from '../../src/transport/transport';
 
@@ -119,7 +119,7 @@ export class BusRecording {
     try {
       this.release = claimPort(`record:${file}`, this.opts.owner);
     } catch (err) {
-      const why = (err instanceof Error ? err.message : String(err)).replace(`record:${file} `, 'the file ');
+      const why = err instanceof PortInUseError ? `the file is in use by ${err.owner}` : err instanceof Error ? err.message : String(err);
       this.last = { state: 'failed', file, bytes: 0, totalBytes: 0, rotations: 0, dropped: 0, error: why };
       this.opts.onError(new Error(`cannot record to ${file}: ${why}`));
       this.opts.onChange();

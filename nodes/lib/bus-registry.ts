@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Node, NodeAPI } from 'node-red';
-import { claimPort, portKey } from '../../src/transport/port-registry';
+import { claimPort, portKey, PortInUseError } from '../../src/transport/port-registry';
 import type { ReplayTransport } from '../../src/transport/replay';
 import type { Transport } from '../../src/transport/transport';
 import type { BusEngineApi, BusOptions, BusRole, FrameEvent, PackState } from '../../src/bus/types';
@@ -135,7 +135,7 @@ export class BusController extends EventEmitter implements BusHandle {
         ? new BusRecording({
             spec: record,
             enabled: record.enabled,
-            owner: `jkbms-bus "${opts.name}" (${opts.id})`,
+            owner: `bus "${opts.name}" (${opts.id})`,
             meta: { bus: opts.name, recorder: '@jkpb/node-red-jkbms' },
             onError: (err) => opts.onError(err),
             onChange: () => this.phase(this.lastPhase),
@@ -232,11 +232,11 @@ export class BusController extends EventEmitter implements BusHandle {
     if (spec.kind === 'serial' || spec.kind === 'tcp') {
       const key = portKey(spec.kind === 'serial' ? { path: spec.path } : spec);
       try {
-        this.release = claimPort(key, `jkbms-bus "${this.name}" (${this.id})`);
+        this.release = claimPort(key, `bus "${this.name}" (${this.id})`);
       } catch (err) {
-        const owner = err instanceof Error ? err.message : String(err);
+        const owner = err instanceof PortInUseError ? err.owner : err instanceof Error ? err.message : String(err);
         this.phase({ phase: 'in-use', owner });
-        this.reportError(new Error(`jkbms-bus "${this.name}" cannot open ${owner}; use one bus node per adapter or gateway`));
+        this.reportError(new Error(`jkbms-bus "${this.name}" cannot open ${key}: in use by ${owner}; use one bus node per adapter or gateway`));
         return;
       }
     }

@@ -6,10 +6,10 @@
  */
 export type { Transport } from './transport';
 export { Backoff, type BackoffOptions } from './backoff';
-export { ReconnectingTransport, type LinkOptions, type TransportLog, type TransportLogLevel } from './reconnecting';
+export { ReconnectingTransport, portError, type LinkOptions, type TransportLog, type TransportLogLevel } from './reconnecting';
 export { SerialTransport, type SerialTransportOptions } from './serial';
 export { TcpTransport, type TcpTransportOptions } from './tcp';
-export { claimPort, portKey, type PortTarget } from './port-registry';
+export { claimPort, portKey, PortInUseError, type PortTarget } from './port-registry';
 export { CaptureDecoder, CaptureEncoder, CaptureError, encodeCaptureHeader, parseCapture, lineTiming, paceRaw, type CaptureChunk, type CaptureHeader, type ParsedCapture } from './capture';
 export { CaptureRecorder, DEFAULT_RECORD_BYTES, type RecorderOptions, type RecorderStatus } from './recorder';
 export { ReplayTransport, loadReplay, type ReplayTransportOptions, type ReplayInfo } from './replay';

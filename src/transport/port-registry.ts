@@ -16,6 +16,17 @@ interface Claim {
 
 const claims = new Map<string, Claim>();
 
+/** Someone else holds the port: `key` (the port or file) is in use by `owner`. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly key: string,
+    readonly owner: string,
+  ) {
+    super(`${key} is in use by ${owner}`);
+    this.name = 'PortInUseError';
+  }
+}
+
 /**
  * The identity of a port: a serial path with its symlinks resolved (so
  * /dev/serial/by-id/usb-... and /dev/ttyUSB0 are the same port), or "tcp://host:port" with
@@ -36,12 +47,12 @@ export function portKey(target: PortTarget): string {
 
 /**
  * Claim `key` for `owner`; returns the release function (idempotent). The same owner may
- * claim again (each claim is released separately). Throws "<key> is already used by
- * <other owner>" when someone else holds it.
+ * claim again (each claim is released separately). Throws a PortInUseError ("<key> is in use
+ * by <other owner>") when someone else holds it.
  */
 export function claimPort(key: string, owner: string): () => void {
   const held = claims.get(key);
-  if (held && held.owner !== owner) throw new Error(`${key} is already used by ${held.owner}`);
+  if (held && held.owner !== owner) throw new PortInUseError(key, held.owner);
   const claim = held ?? { owner, count: 0 };
   claim.count += 1;
   claims.set(key, claim);

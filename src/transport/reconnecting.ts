@@ -31,9 +31,30 @@ export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/**
+ * An error of the port `target` worded for a user: without the "Error: " that some libraries
+ * (serialport's bindings) put into the message itself, which Node-RED would show as
+ * "Error: Error: …"; and naming the port ("bad file descriptor" alone does not say which
+ * adapter went away). The original error is the `cause`; a `code` (ECONNREFUSED…) is kept.
+ */
+export function portError(err: unknown, target: string): Error {
+  const e = asError(err);
+  let message = e.message.replace(/^(\s*Error:)+\s*/i, '').trim() || 'unknown error';
+  if (target && !message.includes(target)) message = `${target}: ${message}`;
+  if (message === e.message) return e;
+  const out = new Error(message, { cause: e }) as Error & { code?: unknown };
+  const code = (e as { code?: unknown }).code;
+  if (code !== undefined) out.code = code;
+  return out;
+}
+
 export abstract class ReconnectingTransport extends EventEmitter implements Transport {
   abstract readonly kind: string;
   abstract readonly description: string;
+  /** What every error names: the serial path or the gateway's tcp://host:port (default: the description). */
+  protected get target(): string {
+    return this.description;
+  }
   protected readonly clock: Clock;
   protected readonly log: TransportLog;
   private readonly backoff: Backoff;
@@ -114,8 +135,9 @@ export abstract class ReconnectingTransport extends EventEmitter implements Tran
   /** Subclasses: the link died underneath us (unplug, reset, error). No-op unless up. */
   protected linkLost(err: Error): void {
     if (!this.up) return;
-    this.report(err);
-    this.goDown(err);
+    const e = this.explain(err);
+    this.report(e);
+    this.goDown(e);
   }
 
   /** Subclasses: bytes arrived on the current link. */
@@ -125,15 +147,21 @@ export abstract class ReconnectingTransport extends EventEmitter implements Tran
 
   /** Subclasses: a problem worth reporting that does not by itself change the link state. */
   protected report(err: Error): void {
-    const key = err.message;
+    const e = this.explain(err);
+    const key = e.message;
     if (this.reported.has(key)) {
-      this.log('debug', `${this.description}: ${key} (again)`);
+      this.log('debug', `${key} (again)`);
       return;
     }
     if (this.reported.size >= MAX_REMEMBERED_ERRORS) this.reported.clear();
     this.reported.add(key);
-    this.log('warn', `${this.description}: ${key}`);
-    this.fire('error', err);
+    this.log('warn', key);
+    this.fire('error', e);
+  }
+
+  /** The user's wording of an error of this link (portError); subclasses may add a hint. */
+  protected explain(err: Error): Error {
+    return portError(err, this.target);
   }
 
   private connect(): void {
@@ -159,7 +187,7 @@ export abstract class ReconnectingTransport extends EventEmitter implements Tran
   private goDown(err: Error): void {
     this.up = false;
     const epoch = ++this.epoch;
-    this.log('info', `${this.description}: link down (${err.message})`);
+    this.log('info', `${this.description}: link down (${err.message.replace(`${this.target}: `, '')})`);
     this.fire('close', err);
     this.busy = this.bounded(this.releaseLink(), 'release').then(() => {
       if (epoch === this.epoch && this.wanted) this.scheduleReconnect();

@@ -1,6 +1,6 @@
 import type { BindingInterface } from '@serialport/bindings-interface';
 import type { SerialPort } from 'serialport';
-import { asError, ReconnectingTransport, type LinkOptions } from './reconnecting';
+import { asError, portError, ReconnectingTransport, type LinkOptions } from './reconnecting';
 
 export interface SerialTransportOptions extends LinkOptions {
   /** Device path, e.g. /dev/ttyUSB0 or (better, survives replugging) /dev/serial/by-id/usb-... */
@@ -12,6 +12,10 @@ export interface SerialTransportOptions extends LinkOptions {
 }
 
 type SerialPortClass = typeof SerialPort;
+
+/** What a serial port says when its device vanished underneath it (Linux: EBADF, EIO, ENXIO). */
+const GONE = /bad file descriptor|EBADF|input\/output error|EIO\b|ENXIO|no such device\b/i;
+const UNPLUGGED = '(the adapter went away: unplugged or reset?)';
 
 /**
  * Load `serialport` only when a serial link is actually opened, so a missing or broken
@@ -55,6 +59,20 @@ export class SerialTransport extends ReconnectingTransport {
     this.baudRate = baudRate;
     this.binding = options.binding;
     this.description = `${this.path} @ ${this.baudRate}`;
+  }
+
+  protected override get target(): string {
+    return this.path;
+  }
+
+  /** The path in every error, and a hint where the operating system's words do not say "unplugged". */
+  protected override explain(err: Error): Error {
+    const e = portError(err, this.path);
+    if (!GONE.test(e.message) || e.message.includes(UNPLUGGED)) return e;
+    const out = new Error(`${e.message} ${UNPLUGGED}`, { cause: e.cause ?? err }) as Error & { code?: unknown };
+    const code = (e as { code?: unknown }).code;
+    if (code !== undefined) out.code = code;
+    return out;
   }
 
   flushInput(): void {

@@ -87,6 +87,14 @@ describe('SerialTransport over a socat pty pair', function () {
     await rec.waitCount('reconnect', 3, 5000);
     const errors = rec.events.filter((e) => e.event === 'error').map((e) => String(e.detail));
     assert.equal(errors.filter((m) => /ENOENT|No such file/.test(m)).length, 1, rec.describe());
+    // In words a user can act on: every error names the port, none starts with "Error:"
+    // (Node-RED would show "Error: Error: …"), and the unplug says so.
+    assert.ok(errors.length >= 2, rec.describe());
+    for (const m of errors) {
+      assert.ok(m.includes(p.b), `the path is missing in ${JSON.stringify(m)}`);
+      assert.doesNotMatch(m, /^Error:/);
+    }
+    assert.match(String(rec.events.find((e) => e.event === 'close')!.detail), new RegExp(`^${p.b}: .*unplugged or reset\\?\\)$`));
 
     // Replug: the backoff reopens it.
     await p.restart();

@@ -184,7 +184,7 @@ describe('TcpTransport (loopback gateway)', () => {
     await rec.waitCount('open', 1);
     g.client().resetAndDestroy();
     await rec.waitCount('reconnect', 1);
-    assert.equal(rec.last('close')!.detail, 'read ECONNRESET');
+    assert.equal(rec.last('close')!.detail, `tcp://127.0.0.1:${g.port}: read ECONNRESET`);
     clock.advance(500);
     await rec.waitCount('open', 2);
     assert.equal(g.connections, 2);
@@ -279,7 +279,7 @@ describe('TcpTransport (loopback gateway)', () => {
     };
     assert.equal(t.write(Buffer.from([1])), false);
     await rec.waitCount('reconnect', 1);
-    assert.equal(rec.last('close')!.detail, 'EPIPE (simulated)');
+    assert.equal(rec.last('close')!.detail, `${t.description}: EPIPE (simulated)`);
     clock.advance(500);
     await rec.waitCount('open', 2);
     t['socket']!.end(); // our side half-closed; 'close' comes only after the gateway answers

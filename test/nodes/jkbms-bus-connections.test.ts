@@ -272,7 +272,7 @@ describe('jkbms-bus connections: simulator, replay, recording (test-helper)', fu
       const file = join(dir, 'same.jkcap');
       const { errors } = await load([simBus({ record: true, recordFile: file }), simBus({ id: 'bus3', record: true, recordFile: file }), pack('p1', 'bus1', 1), pack('p3', 'bus3', 2)]);
       const e = await until(() => errors.find((m) => /cannot record to/.test(m.error.message)), 10_000, 'refusal');
-      assert.match(e.error.message, /cannot record to .*same\.jkcap: the file is already used by jkbms-bus "sim bank" \(bus[13]\)/);
+      assert.match(e.error.message, /cannot record to .*same\.jkcap: the file is in use by bus "sim bank" \(bus[13]\)/);
     });
   });
 });

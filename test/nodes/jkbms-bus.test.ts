@@ -123,8 +123,8 @@ describe('jkbms-bus config node (test-helper)', function () {
     const { errors } = await load(first.slice(base().length));
     await until(() => made[0]?.isOpen(), 5000, 'busA open');
     await helper.setFlows([...first, bus('busB'), pack('p2', 'busB', 1)], 'nodes');
-    const e = await until(() => errors.find((m) => /already used/.test(m.error.message)), 5000, 'in-use error');
-    assert.match(e.error.message, /jkbms-bus "bus[AB] bank" cannot open \/dev\/ttyJK is already used by jkbms-bus "bus[AB] bank" \(bus[AB]\)/);
+    const e = await until(() => errors.find((m) => /in use by/.test(m.error.message)), 5000, 'in-use error');
+    assert.match(e.error.message, /^Error: jkbms-bus "bus[AB] bank" cannot open \/dev\/ttyJK: in use by bus "bus[AB] bank" \(bus[AB]\); use one bus node per adapter or gateway$/);
     assert.equal(e.error.source.type, 'jkbms-bus');
     assert.equal(e.error.source.id, 'busB');
     await until(() => made.filter((t) => t.isOpen()).length === 1, 5000, 'exactly one port open');

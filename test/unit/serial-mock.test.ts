@@ -131,7 +131,7 @@ describe('SerialTransport (serialport MockBinding, fake clock)', () => {
     unplug();
     await rec.waitCount('reconnect', 1);
     assert.deepEqual(rec.names(), ['open', 'error', 'close', 'reconnect']);
-    assert.equal(rec.events[2]!.detail, 'bad file descriptor');
+    assert.equal(rec.events[2]!.detail, '/dev/ttyJK1: bad file descriptor (the adapter went away: unplugged or reset?)');
     assert.equal(t.isOpen(), false);
     assert.equal(t.write(Buffer.from([1])), false);
 
@@ -285,7 +285,7 @@ describe('SerialTransport (serialport MockBinding, fake clock)', () => {
     assert.equal(t.write(Buffer.from([1, 2])), true);
     await rec.waitCount('reconnect', 1);
     assert.equal(rec.events[1]!.event, 'error');
-    assert.equal(rec.events[1]!.detail, 'EIO: i/o error, write');
+    assert.equal(rec.events[1]!.detail, '/dev/ttyJK5: EIO: i/o error, write (the adapter went away: unplugged or reset?)');
     assert.equal(first.destroyed, true);
     clock.advance(500);
     await rec.waitCount('open', 2);
@@ -346,7 +346,7 @@ describe('SerialTransport (serialport MockBinding, fake clock)', () => {
     binding.read = async (buffer: Buffer) => ({ bytesRead: 0, buffer });
     binding.emitData(Buffer.from([1])); // wakes the pending read, which now reads 0 bytes
     await rec.waitCount('reconnect', 1);
-    assert.equal(rec.last('close')!.detail, 'serial port stopped delivering data (end of stream)');
+    assert.equal(rec.last('close')!.detail, '/dev/ttyJK6: serial port stopped delivering data (end of stream)');
     clock.advance(500);
     await rec.waitCount('open', 2);
     assert.notEqual(portOf(t), first);
@@ -398,7 +398,7 @@ describe('SerialTransport (serialport MockBinding, fake clock)', () => {
       await rec.waitCount('reconnect', 1);
       assert.equal(
         rec.last('error')!.detail,
-        'serial ports are unavailable: the serialport module failed to load (No native build was found for platform=linux arch=x64); ' +
+        '/dev/ttyUSB0: serial ports are unavailable: the serialport module failed to load (No native build was found for platform=linux arch=x64); ' +
           'reinstall this package (npm rebuild serialport), or use an RS485-to-Ethernet gateway over TCP',
       );
       assert.equal(t.isOpen(), false);

@@ -9,7 +9,9 @@ import type { Clock, TimerHandle } from './clock';
  * (a loaded event loop): a request can never send ahead of a due timer, so two messages are
  * never closer than the interval.
  *
- * Used by the Home Assistant bridge (state publishing per pack) and the bank node.
+ * The one "at most one per interval" of the package: used by the Home Assistant bridge (state
+ * publishing per device), the bank node, and RateGate (src/messages: the jkbms node's
+ * "interval" rate, one throttle per kind of frame).
  */
 export class SendThrottle {
   private last = -Infinity;

@@ -1,5 +1,6 @@
 import type { DecodedFrame, FrameKind, InfoPayload, LivePayload } from '../protocol/types';
-import type { Clock, TimerHandle } from '../common/clock';
+import type { Clock } from '../common/clock';
+import { SendThrottle } from '../common/throttle';
 
 /**
  * The messages the jkbms and jkbms-request nodes send (a contract shared with jkbms-ha):
@@ -73,12 +74,15 @@ export type Rate = 'all' | 'change' | 'interval';
  * Decides, per kind of frame, whether a frame is sent now, later or never:
  *  - all:      every frame
  *  - change:   only when it differs from the last one sent of that kind (counters ignored)
- *  - interval: at most one per interval; the latest frame of the interval wins and is sent
- *              when the interval is over
+ *  - interval: at most one per interval (SendThrottle, per kind); the latest frame of the
+ *              interval wins and is sent when the interval is over
  */
 export class RateGate<T> {
-  private readonly last = new Map<FrameKind, { key: string; at: number }>();
-  private readonly pending = new Map<FrameKind, { item: T; timer: TimerHandle }>();
+  /** Change key of the last frame sent, per kind. */
+  private readonly lastKey = new Map<FrameKind, string>();
+  /** interval: one throttle per kind, and the frame waiting for its end. */
+  private readonly throttles = new Map<FrameKind, SendThrottle>();
+  private readonly waiting = new Map<FrameKind, T>();
 
   constructor(
     private readonly rate: Rate,
@@ -88,40 +92,47 @@ export class RateGate<T> {
   ) {}
 
   offer(kind: FrameKind, payload: DecodedFrame, item: T): void {
-    const now = this.clock.now();
-    const prev = this.last.get(kind);
-    if (this.rate === 'all') return this.send(kind, payload, item, now);
+    if (this.rate === 'all') return this.send(kind, payload, item);
     if (this.rate === 'change') {
-      if (prev && prev.key === changeKey(payload)) return;
-      return this.send(kind, payload, item, now);
+      if (this.lastKey.get(kind) === changeKey(payload)) return;
+      return this.send(kind, payload, item);
     }
-    const waiting = this.pending.get(kind);
-    if (waiting) {
-      waiting.item = item;
-      return;
-    }
-    if (!prev || now - prev.at >= this.intervalMs) return this.send(kind, payload, item, now);
-    const timer = this.clock.setTimeout(() => {
-      const p = this.pending.get(kind);
-      this.pending.delete(kind);
-      if (p) this.send(kind, null, p.item, this.clock.now());
-    }, prev.at + this.intervalMs - now);
-    this.pending.set(kind, { item, timer });
+    if (this.throttle(kind).request()) return this.send(kind, payload, item);
+    this.waiting.set(kind, item);
   }
 
-  /** Something was sent outside the gate (an answer to an explicit request): note it. */
+  /**
+   * Something was sent outside the gate (an answer to an explicit request): note it. A frame
+   * waiting for the end of its interval is dropped: the answer sent now is at least as new.
+   */
   noteSent(kind: FrameKind, payload: DecodedFrame): void {
-    this.last.set(kind, { key: changeKey(payload), at: this.clock.now() });
+    this.lastKey.set(kind, changeKey(payload));
+    if (this.rate !== 'interval') return;
+    this.waiting.delete(kind);
+    this.throttle(kind).markSent();
   }
 
   /** Drop pending frames and their timers. */
   dispose(): void {
-    for (const p of this.pending.values()) this.clock.clearTimeout(p.timer);
-    this.pending.clear();
+    for (const t of this.throttles.values()) t.cancel();
+    this.waiting.clear();
   }
 
-  private send(kind: FrameKind, payload: DecodedFrame | null, item: T, now: number): void {
-    this.last.set(kind, { key: payload ? changeKey(payload) : '', at: now });
+  private throttle(kind: FrameKind): SendThrottle {
+    let t = this.throttles.get(kind);
+    if (!t) {
+      t = new SendThrottle(this.clock, this.intervalMs, () => {
+        const item = this.waiting.get(kind);
+        this.waiting.delete(kind);
+        if (item !== undefined) this.emit(item);
+      });
+      this.throttles.set(kind, t);
+    }
+    return t;
+  }
+
+  private send(kind: FrameKind, payload: DecodedFrame, item: T): void {
+    this.lastKey.set(kind, changeKey(payload));
     this.emit(item);
   }
 }

@@ -87,6 +87,25 @@ describe('node glue: messages and rate', () => {
     assert.deepEqual(sent, [1, 3], 'dispose drops the pending frame and its timer');
     assert.equal(clock.pending, 0);
   });
+
+  it('rate "interval": an answer sent outside the gate drops the waiting frame and restarts the interval', () => {
+    const clock = new FakeClock();
+    const sent: number[] = [];
+    const gate = new RateGate<number>('interval', 10_000, clock, (n) => sent.push(n));
+    gate.offer('live', live(50, 52, 1), 1);
+    clock.advance(3000);
+    gate.offer('live', live(50, 52, 1), 2); // waits for t=10 s
+    gate.offer('settings', live(50, 52, 1), 3); // another kind, its own interval: sent now
+    gate.noteSent('live', live(51, 52, 1)); // t=3 s: an explicit request's answer
+    clock.advance(7000);
+    assert.deepEqual(sent, [1, 3], 'the older waiting frame is not sent after the newer answer');
+    gate.offer('live', live(50, 52, 1), 4); // t=10 s: inside the interval restarted at 3 s
+    assert.deepEqual(sent, [1, 3]);
+    clock.advance(3000);
+    assert.deepEqual(sent, [1, 3, 4]);
+    gate.dispose();
+    assert.equal(clock.pending, 0);
+  });
 });
 
 describe('node glue: bus status mapping', () => {

@@ -21,7 +21,7 @@ const ROOT = dirname(fileURLToPath(import.meta.url));
  */
 const LAYERS = {
   common: [],
-  protocol: [],
+  protocol: ['common'],
   messages: ['protocol', 'common'],
   transport: ['protocol', 'common'],
   bus: ['protocol', 'common', 'messages', 'transport'],

@@ -4,6 +4,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { BusMode, BusOptions } from '../../src/bus/types';
 import type { FrameKind } from '../../src/protocol/types';
 import { parseSimulatedBus } from '../../src/sim/spec';
+import { parseAddress } from '../../src/common/address';
 import type { RecordSpec, TransportSpec } from './bus-registry';
 
 /** Parsing and validation of the nodes' editor properties (the editor checks the same ranges). */
@@ -180,11 +181,7 @@ export function parseBusConfig(def: BusNodeDef, env: BusEnv = {}): BusConfig {
   };
 }
 
-/** A pack address 0–15 (number or numeric string), else null. */
-export function parseAddress(raw: unknown): number | null {
-  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 15 ? n : null;
-}
+export { parseAddress };
 
 export type Target = number | 'all';
 

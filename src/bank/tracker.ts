@@ -3,6 +3,7 @@ import { EnergyIntegrator, emptyEnergy, type EnergySnapshot } from '../energy/in
 import type { DecodedFrame } from '../protocol/types';
 import { aggregate, conditionOf, isCounted } from './aggregate';
 import type { BankPackInput, BankPayload } from './types';
+import { isPackAddress } from '../common/address';
 
 /**
  * The bank's state, fed with what a bus reports (frames, online/offline changes), pure:
@@ -42,7 +43,7 @@ export class BankTracker {
 
   /** Is this address part of the bank? */
   accepts(address: number | null): address is number {
-    return typeof address === 'number' && Number.isInteger(address) && address >= 0 && address <= 15 && (address !== 0 || this.options.includeMaster);
+    return isPackAddress(address) && (address !== 0 || this.options.includeMaster);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Transport } from '../transport/transport';
 import type { PackTable } from './packs';
 import { BusError, type BusOptions } from './types';
+import { isPackAddress } from '../common/address';
 
 /** Default overall deadline of request() and of each step of write(). */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -22,10 +23,10 @@ export function checkCanTalk(s: TalkState): void {
 
 /** `target` is a pack address 0–15 that has been seen on this bus. Throws UNKNOWN_PACK. */
 export function checkKnown(packs: PackTable, target: unknown): asserts target is number {
-  if (!Number.isInteger(target) || (target as number) < 0 || (target as number) > 15) {
+  if (!isPackAddress(target)) {
     throw new BusError('UNKNOWN_PACK', `pack address must be an integer 0–15 or 'all', got ${JSON.stringify(target)}`);
   }
-  const address = target as number;
+  const address = target;
   if (!packs.has(address)) {
     const seen = packs.addresses();
     throw new BusError('UNKNOWN_PACK', `pack ${address} has never been seen on this bus (seen: ${seen.length ? seen.join(', ') : 'none yet'})`, address);

@@ -1,4 +1,5 @@
 import { DEFAULT_BUS_OPTIONS, type BusMode, type BusOptions } from './types';
+import { isSlaveAddress } from '../common/address';
 
 /** Slave addresses a master scans by default (0 is the JK master's own DIP setting). */
 export const DEFAULT_ADDRESSES: readonly number[] = Array.from({ length: 15 }, (_, i) => i + 1);
@@ -50,10 +51,10 @@ function checkAddresses(list: unknown): number[] {
     if (a === 0) {
       throw new RangeError('bus option addresses: 0 is the JK master (DIP 0000), which polls the bus itself and never answers; use 1–15');
     }
-    if (!Number.isInteger(a) || (a as number) < 1 || (a as number) > 15) {
+    if (!isSlaveAddress(a)) {
       throw new RangeError(`bus option addresses: every address must be an integer 1–15; got ${JSON.stringify(a)}`);
     }
-    seen.add(a as number);
+    seen.add(a);
   }
   return [...seen].sort((a, b) => a - b);
 }

@@ -1,4 +1,5 @@
 import { SettingError, validateSetting, type SettingDef } from '../protocol/settings';
+import { parseAddress } from '../common/address';
 
 /**
  * The checks of a settings-write request, as a flow sends it in `msg.payload` — before anything
@@ -52,8 +53,7 @@ export interface WriteRequestOptions {
 /** "all", or a pack address 0–15 given as a number or a numeric string; null otherwise. */
 export function parseWriteTarget(raw: unknown): WriteTarget | null {
   if (raw === 'all') return 'all';
-  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 15 ? n : null;
+  return parseAddress(raw);
 }
 
 /** A value as a message shows it: JSON, but NaN and ±Infinity by name (JSON would say null). */

@@ -5,6 +5,7 @@
  */
 import type { BmsIdentity } from '../messages/message';
 import type { InfoPayload, SettingsPayload } from '../protocol/types';
+import { isPackAddress } from '../common/address';
 
 export class HaInputError extends Error {
   /**
@@ -23,7 +24,7 @@ export class HaInputError extends Error {
 export type Obj = Record<string, unknown>;
 export const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x) && !Buffer.isBuffer(x);
 export const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-export const isAddress = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 15;
+export const isAddress = isPackAddress;
 export const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
 
 const bad = (at: string): HaInputError => new HaInputError('bad-field', at);

@@ -3,6 +3,7 @@ import { median } from './ends';
 import { round } from './findings';
 import { PackHealth, parsePackHealth, type PackHealthSnapshot } from './pack';
 import { DEFAULT_HEALTH_OPTIONS, type BankHealthPayload, type BankPackHealth, type Finding, type HealthOptions, type PackHealthPayload } from './types';
+import { isPackAddress } from '../common/address';
 
 /**
  * The health of a whole bus: one PackHealth per pack, and what only the bank shows — a pack
@@ -82,7 +83,7 @@ export class HealthMonitor {
    * Returns false (and changes nothing) when the payload has no usable cells or figures.
    */
   frame(address: number, live: LivePayload, now: number, serialNumber: string | null = null): boolean {
-    if (!Number.isInteger(address) || address < 0 || address > 15 || !Number.isFinite(now)) return false;
+    if (!isPackAddress(address) || !Number.isFinite(now)) return false;
     if (!usable(live)) return false;
     const pack = this.packFor(address, serialNumber || null, live.cells.length);
     pack.add(now, live);
@@ -244,7 +245,7 @@ export function parseHealthSnapshot(value: unknown, options: Partial<HealthOptio
   const packs = v.packs.map((p) => parsePackHealth(p, o)).filter((p): p is PackHealthSnapshot => p !== null).slice(0, MAX_PACKS);
   const keys = new Set(packs.map((p) => keyOf(p.address, p.serialNumber)));
   const addresses = v.addresses.filter(
-    (x): x is [number, string] => Array.isArray(x) && Number.isInteger(x[0]) && x[0] >= 0 && x[0] <= 15 && typeof x[1] === 'string' && keys.has(x[1]),
+    (x): x is [number, string] => Array.isArray(x) && isPackAddress(x[0]) && typeof x[1] === 'string' && keys.has(x[1]),
   );
   const drift = v.drift.filter((x): x is [string, Drift] => {
     if (!Array.isArray(x) || typeof x[0] !== 'string' || !keys.has(x[0]) || !x[1] || typeof x[1] !== 'object') return false;

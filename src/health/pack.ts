@@ -3,6 +3,7 @@ import { EndTracker, emptyEnds, median, parseEnds, type EndsSnapshot } from './e
 import { deltaTrend, MIN_CONFIDENCE, packFindings, round } from './findings';
 import { CellRegression, emptyRegression, erf, parseRegression, type RegressionSnapshot } from './regression';
 import type { CellHealth, HealthOptions, PackHealthPayload } from './types';
+import { isPackAddress } from '../common/address';
 
 /**
  * The health statistics of one pack (one serial number, or one address while the serial is not
@@ -220,7 +221,7 @@ const finiteOrNull = (x: unknown): x is number | null => x === null || (typeof x
 export function parsePackHealth(v: unknown, o: HealthOptions): PackHealthSnapshot | null {
   if (!v || typeof v !== 'object') return null;
   const r = v as Record<string, unknown>;
-  if (!Number.isInteger(r.address) || (r.address as number) < 0 || (r.address as number) > 15) return null;
+  if (!isPackAddress(r.address)) return null;
   if (!(r.serialNumber === null || (typeof r.serialNumber === 'string' && r.serialNumber !== ''))) return null;
   if (![r.since, r.lastAt, r.soc, r.soh].every(finiteOrNull) || !Number.isInteger(r.frames) || (r.frames as number) < 0) return null;
   const regression = parseRegression(r.regression);

@@ -10,8 +10,8 @@ export const ACK_LEN = 8;
 export const RESPONSE_LEN = FRAME_LEN + ACK_LEN;
 /** Modbus function "write multiple registers", used for read triggers and writes. */
 export const FN_WRITE = 0x10;
-/** Highest valid bus address (DIP switches 0–15; 0 = the JK master). */
-export const MAX_ADDRESS = 15;
+/** Highest valid bus address (DIP switches 0–15; 0 = the JK master); the check itself is src/common/address.ts. */
+export { MAX_ADDRESS, isPackAddress as isAddress } from '../common/address';
 
 /** Trigger register that makes a pack send each kind of frame (docs/protocol.md §2.3). */
 export const KIND_REGISTER: Readonly<Record<FrameKind, number>> = { info: 0x161c, settings: 0x161e, live: 0x1620 };
@@ -37,6 +37,3 @@ export function byteTimeMs(baud = 115200): number {
   return 10_000 / baud;
 }
 
-export function isAddress(n: unknown): n is number {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= MAX_ADDRESS;
-}

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI } from 'node-red';
 import { BusController } from './lib/bus-registry';
-import { busLabel, parseBusConfig, type BusNodeDef } from './lib/config';
+import { busLabel, EDITOR_SETTINGS, parseBusConfig, type BusNodeDef } from './lib/config';
 import { registerAdminEndpoints } from './lib/admin';
 import { busStatus } from './lib/status';
 import { plainMessage, registerInvalidBus } from './lib/bus-reporting';
@@ -45,6 +45,7 @@ export = function (RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('jkbms-bus', JkbmsBusNode);
+  // The limits of its properties go to the edit dialog as RED.settings.jkbmsBusLimits.
+  RED.nodes.registerType('jkbms-bus', JkbmsBusNode, { settings: EDITOR_SETTINGS });
   registerAdminEndpoints(RED);
 };

@@ -1,5 +1,6 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
+import type { BusStats } from '../../src/bus/types';
 import { SimulatedBus } from '../../src/sim/connection';
 import { formatPlantedFaults } from '../../src/sim/plant';
 import { formatPackList } from '../../src/sim/spec';
@@ -13,7 +14,8 @@ import { simSpecScript } from './sim-spec-script';
  * Editor endpoints (relative to httpAdminRoot; the editor calls them with relative URLs so
  * the Home Assistant add-on's ingress prefix works):
  *   GET  jkbms/ports          → PortEntry[]   (nodes/lib/ports.ts)            jkbms-bus.read
- *   GET  jkbms/packs?bus=<id> → PacksReply    (packs seen on a deployed bus)  jkbms-bus.read
+ *   GET  jkbms/packs?bus=<id> → PacksReply    (packs seen on a deployed bus,  jkbms-bus.read
+ *                                              and its health counters)
  *   POST jkbms/recording      {bus, action: 'start'|'stop'} → RecordingReply  jkbms-bus.write
  *   GET  jkbms/sim-spec.js    the simulator's settings parsers for the dialog  jkbms-bus.read
  *                             (nodes/lib/sim-spec-script.ts)
@@ -65,6 +67,8 @@ export interface PacksReply {
   replay?: { file: string; loop: boolean; speed: number; format: string | null; durationMs: number | null; passes: number };
   /** The recording option (absent for a replay). */
   recording?: RecordingReply;
+  /** The bus's health counters (engine.stats()), null when not deployed or not available. */
+  stats: BusStats | null;
 }
 
 /** Where the ports endpoint gets its data from (tests inject a fake /dev and list()). */
@@ -152,7 +156,7 @@ function connectionDetails(bus: BusController): Pick<PacksReply, 'sim' | 'replay
 
 export function packsReply(id: string): PacksReply {
   const bus = id ? busById(id) : undefined;
-  if (!bus) return { bus: id, deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [], connection: '', simulated: false };
+  if (!bus) return { bus: id, deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [], connection: '', simulated: false, stats: null };
   let status;
   try {
     status = bus.engine.status();
@@ -184,6 +188,7 @@ export function packsReply(id: string): PacksReply {
     packs,
     connection: bus.connection,
     simulated: bus.connection === 'sim',
+    stats: status?.stats ?? null,
     ...connectionDetails(bus),
   };
 }

@@ -2,12 +2,13 @@ import type { NodeDef } from 'node-red';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { BusMode, BusOptions } from '../../src/bus/types';
+import { BUS_SETTING_LIMITS } from '../../src/bus/options';
 import type { FrameKind } from '../../src/protocol/types';
 import { parseSimulatedBus } from '../../src/sim/spec';
 import { parseAddress } from '../../src/common/address';
 import type { RecordSpec, TransportSpec } from './bus-registry';
 
-/** Parsing and validation of the nodes' editor properties (the editor checks the same ranges). */
+/** Parsing and validation of the nodes' editor properties (the editor checks the same ranges, LIMITS). */
 
 /** The bus node's Connection choices. */
 export type Connection = 'serial' | 'tcp' | 'simulator' | 'replay';
@@ -50,18 +51,28 @@ export const REPLAY_SPEEDS: readonly number[] = [1, 10];
 /** Rotated recordings kept beside the current file. */
 export const RECORD_KEEP = 2;
 
-/** Allowed ranges; the editor validates the same ones. */
+/**
+ * Allowed ranges of the bus node's numeric properties: the bus options' ones come from the
+ * library (src/bus/options.ts BUS_SETTING_LIMITS). The edit dialog validates the same ranges:
+ * it gets this table from the runtime as the exported node setting `jkbmsBusLimits`
+ * (RED.settings.jkbmsBusLimits; see nodes/jkbms-bus.ts).
+ */
 export const LIMITS = {
   baud: [1200, 4_000_000],
   port: [1, 65535],
-  minGap: [20, 5000],
-  responseTimeout: [50, 10_000],
-  masterSilence: [500, 60_000],
-  settingsInterval: [5, 86_400],
-  infoInterval: [60, 604_800],
-  offlineAfter: [5, 3600],
+  minGap: BUS_SETTING_LIMITS.minGapMs,
+  responseTimeout: BUS_SETTING_LIMITS.responseTimeoutMs,
+  masterSilence: BUS_SETTING_LIMITS.masterSilenceMs,
+  settingsInterval: BUS_SETTING_LIMITS.settingsIntervalS,
+  infoInterval: BUS_SETTING_LIMITS.infoIntervalS,
+  offlineAfter: BUS_SETTING_LIMITS.offlineAfterS,
   /** MB per recording file. */
   recordLimit: [1, 1000],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** The node settings jkbms-bus exports to the editor (names must start with the type in camelCase). */
+export const EDITOR_SETTINGS = {
+  jkbmsBusLimits: { value: LIMITS, exportable: true },
 } as const;
 
 type Limited = keyof typeof LIMITS;

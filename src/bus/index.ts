@@ -5,7 +5,7 @@
 export * from './types';
 export { BusEngine, type BusEngineDeps, type BusLog, type BusLogLevel } from './engine';
 export { REQUEST_TIMEOUT_MS } from './operations';
-export { resolveBusOptions, DEFAULT_ADDRESSES } from './options';
+export { resolveBusOptions, DEFAULT_ADDRESSES, BUS_OPTION_LIMITS, BUS_SETTING_LIMITS, type NumericBusOption } from './options';
 export { WriteError, exceptionMeaning } from './errors';
 export {
   checkWriteRequest,

@@ -6,17 +6,32 @@ export const DEFAULT_ADDRESSES: readonly number[] = Array.from({ length: 15 }, (
 
 const MODES: readonly BusMode[] = ['auto', 'master', 'listen'];
 
-type NumericKey = 'minGapMs' | 'responseTimeoutMs' | 'masterSilenceMs' | 'settingsIntervalS' | 'infoIntervalS' | 'offlineAfterS';
+export type NumericBusOption = 'minGapMs' | 'responseTimeoutMs' | 'masterSilenceMs' | 'settingsIntervalS' | 'infoIntervalS' | 'offlineAfterS';
 
-/** [key, smallest allowed value, largest allowed value] */
-const LIMITS: readonly [NumericKey, number, number][] = [
-  ['minGapMs', 0, 10_000],
-  ['responseTimeoutMs', 20, 10_000],
-  ['masterSilenceMs', 250, 600_000],
-  ['settingsIntervalS', 1, 86_400],
-  ['infoIntervalS', 10, 7 * 86_400],
-  ['offlineAfterS', 1, 86_400],
-];
+/** [smallest, largest] allowed value of each numeric bus option: what the engine accepts (library callers, tests). */
+export const BUS_OPTION_LIMITS: Readonly<Record<NumericBusOption, readonly [number, number]>> = {
+  minGapMs: [0, 10_000],
+  responseTimeoutMs: [20, 10_000],
+  masterSilenceMs: [250, 600_000],
+  settingsIntervalS: [1, 86_400],
+  infoIntervalS: [10, 7 * 86_400],
+  offlineAfterS: [1, 86_400],
+};
+
+/**
+ * What the jkbms-bus node lets a user set: within BUS_OPTION_LIMITS, narrowed to what makes
+ * sense on a real bus (a 20 ms gap at least; device info at most once a minute). The node
+ * checks them (nodes/lib/config.ts) and exports them to its edit dialog as a node setting,
+ * so the dialog validates exactly these.
+ */
+export const BUS_SETTING_LIMITS: Readonly<Record<NumericBusOption, readonly [number, number]>> = {
+  minGapMs: [20, 5000],
+  responseTimeoutMs: [50, 10_000],
+  masterSilenceMs: [500, 60_000],
+  settingsIntervalS: [5, 86_400],
+  infoIntervalS: [60, 7 * 86_400],
+  offlineAfterS: [5, 3600],
+};
 
 /**
  * Merge user options over DEFAULT_BUS_OPTIONS and check them. Throws a RangeError naming the
@@ -29,7 +44,7 @@ export function resolveBusOptions(input: Partial<BusOptions> = {}): BusOptions &
   if (!MODES.includes(o.mode)) {
     throw new RangeError(`bus option mode must be one of ${MODES.join(', ')}; got ${JSON.stringify(o.mode)}`);
   }
-  for (const [key, min, max] of LIMITS) {
+  for (const [key, [min, max]] of Object.entries(BUS_OPTION_LIMITS) as [NumericBusOption, readonly [number, number]][]) {
     const v = o[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
       throw new RangeError(`bus option ${key} must be a number from ${min} to ${max}; got ${JSON.stringify(v)}`);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import type { BusSimulator, TcpListener } from '../../src/sim';
+import { LIMITS } from '../../nodes/lib/config';
 import { editorInChromium, openEditor, screenshotIfFailed, trayText } from '../helpers/browser';
 import { startNodeRed, targetVersions, until, type DebugCapture, type NodeRedInstance } from '../helpers/nodered';
 import { simGateway } from '../helpers/sim';
@@ -90,6 +91,11 @@ describe(`smoke: the packed tarball in Node-RED ${NR_VERSION} on Node ${NODE_VER
     const startup = red.output.slice(0, red.output.indexOf('Started flows'));
     const warnings = startup.split('\n').filter((l) => /\[(warn|error)\]|Warning:/.test(l) && !CORE_NOTICES.some((re) => re.test(l.trim())));
     assert.deepEqual(warnings, []);
+  });
+
+  it('exports the bus limits to the editor (the node setting jkbmsBusLimits, as the dialog validates them)', async () => {
+    const settings = await red.api.get<Record<string, unknown>>('/settings');
+    assert.deepEqual(settings.jkbmsBusLimits, JSON.parse(JSON.stringify(LIMITS)));
   });
 
   it('lists every example', async () => {

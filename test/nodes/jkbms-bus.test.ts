@@ -211,9 +211,15 @@ describe('jkbms-bus config node (test-helper)', function () {
         [2, s.pack(2).serialNumber, true, false],
       ]);
       assert.equal(body.packs[0].model, s.pack(1).info().vendorId);
+      // The bus's health counters ride along (the dialog shows them under the pack list).
+      assert.ok(body.stats.framesDecoded >= 4, JSON.stringify(body.stats));
+      assert.ok(body.stats.requestsSent >= body.stats.framesDecoded, 'master mode: every frame answered a request of ours');
+      assert.equal(body.stats.collisions, 0);
+      assert.equal(typeof body.stats.since, 'number');
+      assert.deepEqual(Object.keys(body.stats.badFrames), []);
       const unknown = await helper.request().get('/jkbms/packs?bus=nope').expect(200);
       assert.deepEqual(unknown.body, {
-        bus: 'nope', deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [], connection: '', simulated: false,
+        bus: 'nope', deployed: false, running: false, connected: false, role: 'stopped', masterPresent: false, packs: [], connection: '', simulated: false, stats: null,
       });
     });
   });

@@ -101,7 +101,8 @@ describe('sim host endpoint (Transport)', () => {
     assert.equal(host.isOpen(), false);
     assert.equal(host.write(encodeTrigger(1, 'live')), false);
     await tick();
-    assert.deepEqual(log.slice(0, 3), ['open', 'error simulated adapter unplugged', 'close simulated adapter unplugged']);
+    // Every transport error names its port (here the simulated adapter's).
+    assert.deepEqual(log.slice(0, 3), ['open', `error ${host.description}: simulated adapter unplugged`, `close ${host.description}: simulated adapter unplugged`]);
     assert.match(log[3]!, /^reconnect \{"attempt":1,"delayMs":\d+\}$/);
     // Let two attempts fail.
     for (let i = 0; i < 2; i++) {

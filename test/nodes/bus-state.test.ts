@@ -142,7 +142,7 @@ describe('every node shows its bus (test-helper, en-US texts)', function () {
     const fromB = errors.filter((m) => m.error.source.id === 'busB');
     assert.equal(fromA.length, 1, fromA.map((m) => m.error.message).join(' | '));
     assert.equal(fromB.length, 1, fromB.map((m) => m.error.message).join(' | '));
-    assert.match(fromB[0]!.error.message, /^Error: jkbms-bus "B" cannot open \/dev\/ttyJK is already used by jkbms-bus "A" \(busA\)/);
+    assert.match(fromB[0]!.error.message, /^Error: jkbms-bus "B" cannot open \/dev\/ttyJK: in use by bus "A" \(busA\)/);
     assert.doesNotMatch(fromA[0]!.error.message, /Error: Error:/);
     assert.deepEqual(errors.length, 2, 'nothing from the pack nodes themselves');
     assert.ok(statuses.some((m) => m.status.source.id === 'a1' && m.status.text === 'bus A disconnected'));

@@ -130,11 +130,13 @@ describe('jkbms-bus simulator: scenario, day length, planted faults (test-helper
         const { got, errors } = await load([simBus(over), simBus({ id: 'bus2', name: 'good', simPacks: '4' }), pack('p1', 'bus1', 1), pack('p4', 'bus2', 4)]);
         const node = helper.getNode('bus1') as any;
         assert.deepEqual(ownStatuses(node)[0], { fill: 'red', shape: 'dot', text: 'jkbms-bus.status.invalid' });
-        const logged = node.error.getCalls().map((c: any) => String(c.args[0].message ?? c.args[0]));
-        assert.ok(logged.some((m: string) => message.test(m)), logged.join('\n'));
+        // The bus reports its exact reason itself, once the flows have started (so Catch nodes see it).
+        const logged = () => node.error.getCalls().map((c: any) => String(c.args[0].message ?? c.args[0]));
+        await until(() => logged().some((m: string) => message.test(m)), 5000, 'the exact reason');
         assert.equal(getBus(RED, 'bus1'), null, 'no bus');
         assert.deepEqual(made, ['sim'], 'only the good bus built a simulator');
-        await until(() => errors.find((m) => m.error.source.id === 'p1'), 5000, 'the pack node says its bus is unusable');
+        await until(() => errors.find((m) => m.error.source.id === 'bus1' && message.test(m.error.message.replace(/^Error: /, ''))), 5000, 'the reason at Catch');
+        await until(() => (helper.getNode('p1') as any).status.getCalls().some((c: any) => c.args[0].fill === 'red'), 5000, 'the pack node says its bus is unusable');
         await until(() => liveOf(got, 4, 0).length, 15_000, 'the other bus runs');
       });
     }

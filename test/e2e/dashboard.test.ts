@@ -321,8 +321,21 @@ describe('dashboard: example "Dashboard 2 - battery bank" in headless Chromium',
     try {
       await editor.goto(red.url, { waitUntil: 'domcontentloaded' });
       await editor.waitForFunction(() => (window as any).RED?.nodes?.getType?.('ui-chart') && (window as any).RED?.nodes?.getType?.('jkbms'), null, { timeout: 90_000 });
-      await editor.waitForTimeout(1000);
       const example = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[];
+      // The deployed flows must be in the editor before the import, or it cannot reuse their config
+      // nodes (on a busy machine the node types load well before the flows).
+      const deployedConfigs = example.filter((n) => ['jkbms-bus', 'ui-base', 'ui-theme', 'ui-page', 'ui-group'].includes(n.type)).length;
+      await editor.waitForFunction(
+        (want) => {
+          let n = 0;
+          (window as any).RED.nodes.eachConfig(() => {
+            n += 1;
+          });
+          return n >= want;
+        },
+        deployedConfigs,
+        { timeout: 30_000 },
+      );
       const report = await editor.evaluate((f) => {
         const R = (window as any).RED;
         const result = R.nodes.import(f, { generateIds: true, addFlow: true });

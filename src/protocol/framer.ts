@@ -1,6 +1,7 @@
-import { FN_WRITE, FRAME_LEN, HEADER, KIND_REGISTER, MAX_ADDRESS, kindForFrameType, kindForRegister } from './constants';
-import { crcMatches, sum8 } from './crc';
-import type { FrameKind } from './types';
+import { FRAME_LEN, HEADER, KIND_REGISTER, MAX_ADDRESS, kindForFrameType } from './constants';
+import { sum8 } from './crc';
+import { WAIT, ackPrefix, headerMatches, innerMessageStart, isAck, shortFrameStep, sliceAt, tailForms, type Step } from './frame-shapes';
+import type { DataFrameEvent, DiscardReason, FramerEvent } from './framer-events';
 
 /**
  * Streaming framer for the JK-PB RS485-2 bus (docs/protocol.md §2.1, §2.4, §2.8).
@@ -14,78 +15,20 @@ import type { FrameKind } from './types';
  *
  * Pure and total: no I/O, no timers, never throws, retained bytes are bounded (≤ 309 plus
  * whatever a single push brings). The events do not depend on how the input is chunked.
+ *
+ * The events are in framer-events.ts; what a run of bytes is (short frames, the tail of a
+ * data frame) is decided in frame-shapes.ts. This file keeps the stream: buffer, pending frame,
+ * echo and the runs of discarded bytes.
  */
 
-export type DiscardReason = 'noise' | 'bad-sum8' | 'bad-crc' | 'truncated' | 'echo';
-
-export interface TriggerEvent {
-  type: 'trigger';
-  address: number;
-  register: number;
-  kind: FrameKind;
-  bytes: Buffer;
-}
-export interface WriteEvent {
-  type: 'write';
-  address: number;
-  register: number;
-  quantity: 1 | 2;
-  /** Unsigned raw value (big-endian on the wire). */
-  value: number;
-  bytes: Buffer;
-}
-export interface AckEvent {
-  type: 'ack';
-  address: number;
-  register: number;
-  quantity: number;
-  bytes: Buffer;
-}
-export interface ExceptionEvent {
-  type: 'exception';
-  address: number;
-  functionCode: number;
-  code: number;
-  bytes: Buffer;
-}
-export interface DataFrameEvent {
-  type: 'frame';
-  frameType: 1 | 2 | 3;
-  kind: FrameKind;
-  /** Responder address, or null when neither the tail nor the frame tells it. */
-  address: number | null;
-  addressFrom: 'tail' | 'devaddr' | 'none';
-  /** 'ack' = 308-byte form, 'padded' = 0x00 + ack (310-byte form), 'none' = tail missing. */
-  tail: 'ack' | 'padded' | 'none';
-  /** The 300 frame bytes. */
-  frame: Buffer;
-  /** Every byte consumed for this message (frame, pad, tail). */
-  bytes: Buffer;
-}
-export interface DiscardEvent {
-  type: 'discard';
-  reason: DiscardReason;
-  bytes: Buffer;
-}
-
-export type FramerEvent = TriggerEvent | WriteEvent | AckEvent | ExceptionEvent | DataFrameEvent | DiscardEvent;
+export type * from './framer-events';
 
 export interface FramerOptions {
   /** Upper bound of retained bytes between pushes (default 4096). */
   maxBuffer?: number;
 }
 
-const FN_EXCEPTION = FN_WRITE | 0x80;
 const DISCARD_RUN = 4096;
-const TRIGGER_LO = new Set([0x1c, 0x1e, 0x20]);
-
-type Step =
-  | { kind: 'wait' }
-  | { kind: 'event'; event: FramerEvent; consume: number }
-  | { kind: 'pending'; frame: Buffer }
-  | { kind: 'skip'; reason: DiscardReason; count: number };
-
-const WAIT: Step = { kind: 'wait' };
 
 export class Framer {
   private buf: Buffer = Buffer.alloc(1024);
@@ -239,7 +182,7 @@ export class Framer {
   }
 
   private slice(start: number, end: number): Buffer {
-    return Buffer.from(this.buf.subarray(this.r + start, this.r + end));
+    return sliceAt(this.buf, this.r, start, end);
   }
 
   /** Decide what the bytes at the buffer start are. */
@@ -247,17 +190,12 @@ export class Framer {
     const n = this.w - this.r;
     const b0 = this.at(0);
     if (b0 === HEADER[0]) return this.dataFrameStep(n, final);
-    if (b0 <= MAX_ADDRESS) return this.shortFrameStep(0, n, final);
+    if (b0 <= MAX_ADDRESS) return shortFrameStep(this.buf, this.r, 0, n, final);
     return { kind: 'skip', reason: 'noise', count: 1 };
   }
 
-  private headerMatches(i: number, n: number): boolean {
-    for (let k = 0; k < HEADER.length && i + k < n; k++) if (this.at(i + k) !== HEADER[k]) return false;
-    return true;
-  }
-
   private dataFrameStep(n: number, final: boolean): Step {
-    if (!this.headerMatches(0, n)) return { kind: 'skip', reason: 'noise', count: 1 };
+    if (!headerMatches(this.buf, this.r, 0, n)) return { kind: 'skip', reason: 'noise', count: 1 };
     if (n < FRAME_LEN) {
       if (!final) return WAIT;
       const k = this.nextStart(1, n, n, true);
@@ -269,13 +207,13 @@ export class Framer {
       // sum8 alone passes 1 time in 256 by chance: a truncated answer followed by the next poll
       // would then become a false frame. A real frame never contains the start of another
       // message, so one inside the window means truncation (never seen in any real capture).
-      const inner = this.innerMessageStart();
+      const inner = innerMessageStart(this.buf, this.r);
       if (inner < 0) return { kind: 'pending', frame: this.slice(0, FRAME_LEN) };
       return { kind: 'skip', reason: 'truncated', count: inner };
     }
     // Corrupted: a whole frame with its tail goes at once; otherwise resync on the next message start.
-    if (n < FRAME_LEN + 8 && !final && this.ackPrefix(FRAME_LEN, n)) return WAIT;
-    if (n >= FRAME_LEN + 8 && this.isAck(FRAME_LEN, true)) {
+    if (n < FRAME_LEN + 8 && !final && ackPrefix(this.buf, this.r, FRAME_LEN, n)) return WAIT;
+    if (n >= FRAME_LEN + 8 && isAck(this.buf, this.r, FRAME_LEN, true)) {
       return { kind: 'skip', reason: 'bad-sum8', count: FRAME_LEN + 8 };
     }
     // Resync: the window is 300 bytes whatever the chunking, so the outcome is too.
@@ -293,102 +231,18 @@ export class Framer {
   private nextStart(from: number, end: number, n: number, final: boolean): number {
     for (let i = from; i < end; i++) {
       const c = this.at(i);
-      if (c === HEADER[0] && this.headerMatches(i, n)) {
+      if (c === HEADER[0] && headerMatches(this.buf, this.r, i, n)) {
         if (i + HEADER.length <= n) return i;
         if (!final) return -1;
         continue;
       }
       if (c <= MAX_ADDRESS) {
-        const s = this.shortFrameStep(i, n, final);
+        const s = shortFrameStep(this.buf, this.r, i, n, final);
         if (s.kind === 'event') return i;
         if (s.kind === 'wait') return -1;
       }
     }
     return end;
-  }
-
-  /** Offset (1–296) of a data-frame header or a checksum-valid read trigger inside the first 300 bytes, or -1. */
-  private innerMessageStart(): number {
-    for (let i = 1; i < FRAME_LEN - 3; i++) {
-      const c = this.at(i);
-      if (c === HEADER[0] && this.at(i + 1) === HEADER[1] && this.at(i + 2) === HEADER[2] && this.at(i + 3) === HEADER[3]) return i;
-      if (
-        c <= MAX_ADDRESS &&
-        i + 11 <= FRAME_LEN &&
-        this.at(i + 1) === FN_WRITE &&
-        this.at(i + 2) === 0x16 &&
-        TRIGGER_LO.has(this.at(i + 3)) &&
-        crcMatches(this.buf, this.r + i, this.r + i + 9)
-      ) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  /** The bytes from i to n could still become an acknowledgement of a read trigger. */
-  private ackPrefix(i: number, n: number): boolean {
-    const ok = [(c: number) => c <= MAX_ADDRESS, (c: number) => c === FN_WRITE, (c: number) => c === 0x16, (c: number) => TRIGGER_LO.has(c), (c: number) => c === 0, (c: number) => c === 1];
-    for (let k = 0; k < ok.length && i + k < n; k++) if (!ok[k]!(this.at(i + k))) return false;
-    return true;
-  }
-
-  private isAck(i: number, triggerRegisterOnly: boolean): boolean {
-    return (
-      this.at(i) <= MAX_ADDRESS &&
-      this.at(i + 1) === FN_WRITE &&
-      (!triggerRegisterOnly || (this.at(i + 2) === 0x16 && TRIGGER_LO.has(this.at(i + 3)))) &&
-      this.at(i + 4) === 0 &&
-      crcMatches(this.buf, this.r + i, this.r + i + 6)
-    );
-  }
-
-  /** Modbus frames starting at offset i: 13/11-byte writes and triggers, 8-byte ack, 5-byte exception. */
-  private shortFrameStep(i: number, n: number, final: boolean): Step {
-    const m = n - i;
-    if (m < 2) return final ? { kind: 'skip', reason: 'truncated', count: 1 } : WAIT;
-    const a = (k: number) => this.at(i + k);
-    const fn = a(1);
-    if (fn === FN_EXCEPTION) {
-      if (m < 5) return final ? { kind: 'skip', reason: 'truncated', count: 1 } : WAIT;
-      if (!crcMatches(this.buf, this.r + i, this.r + i + 3)) return { kind: 'skip', reason: 'bad-crc', count: 1 };
-      return {
-        kind: 'event',
-        consume: 5,
-        event: { type: 'exception', address: a(0), functionCode: fn & 0x7f, code: a(2), bytes: this.slice(i, i + 5) },
-      };
-    }
-    if (fn !== FN_WRITE) return { kind: 'skip', reason: 'noise', count: 1 };
-
-    const can13 = (m < 5 || a(4) === 0) && (m < 6 || a(5) === 2) && (m < 7 || a(6) === 4);
-    const can11 = (m < 5 || a(4) === 0) && (m < 6 || a(5) === 1) && (m < 7 || a(6) === 2);
-    const can8 = (m < 5 || a(4) === 0) && (m < 6 || a(5) === 1 || a(5) === 2);
-    const crcAt = (len: number) => m >= len && crcMatches(this.buf, this.r + i, this.r + i + len - 2);
-    const register = m >= 4 ? (a(2) << 8) | a(3) : 0;
-
-    if (can13 && crcAt(13)) {
-      const value = ((a(7) << 24) | (a(8) << 16) | (a(9) << 8) | a(10)) >>> 0;
-      return { kind: 'event', consume: 13, event: { type: 'write', address: a(0), register, quantity: 2, value, bytes: this.slice(i, i + 13) } };
-    }
-    if (can11 && crcAt(11)) {
-      const kind = kindForRegister(register);
-      const bytes = this.slice(i, i + 11);
-      const event: FramerEvent = kind
-        ? { type: 'trigger', address: a(0), register, kind, bytes }
-        : { type: 'write', address: a(0), register, quantity: 1, value: (a(7) << 8) | a(8), bytes };
-      return { kind: 'event', consume: 11, event };
-    }
-    const longerPossible = (can13 && m < 13) || (can11 && m < 11);
-    if (can8 && crcAt(8) && (final || !longerPossible)) {
-      return {
-        kind: 'event',
-        consume: 8,
-        event: { type: 'ack', address: a(0), register, quantity: (a(4) << 8) | a(5), bytes: this.slice(i, i + 8) },
-      };
-    }
-    if ((longerPossible || (can8 && m < 8)) && !final) return WAIT;
-    const shaped = can13 || can11 || can8;
-    return { kind: 'skip', reason: shaped ? (m >= 8 ? 'bad-crc' : 'truncated') : 'noise', count: 1 };
   }
 
   /** Emit the pending frame once its tail is known (or known to be missing). Returns false to wait. */
@@ -398,20 +252,7 @@ export class Framer {
     const a = (k: number) => this.at(k);
     // The tail acknowledges the trigger of this frame's kind (true in every real capture).
     const ownLo = KIND_REGISTER[kindForFrameType(frame[4]!)!] & 0xff;
-    const trigReg = (hi: number, lo: number) => hi === 0x16 && lo === ownLo;
-
-    // 308-byte form: the ack starts right after the frame.
-    let ack = (n < 1 || a(0) <= MAX_ADDRESS) && (n < 2 || a(1) === FN_WRITE) && (n < 4 || trigReg(a(2), a(3))) && (n < 5 || a(4) === 0) && (n < 6 || a(5) === 1);
-    if (ack && n >= 8) ack = crcMatches(this.buf, this.r, this.r + 6);
-    // 310-byte form: a 0x00 pad, then the ack, then one trailing 0x00.
-    let padded =
-      (n < 1 || a(0) === 0) &&
-      (n < 2 || a(1) <= MAX_ADDRESS) &&
-      (n < 3 || a(2) === FN_WRITE) &&
-      (n < 5 || trigReg(a(3), a(4))) &&
-      (n < 6 || a(5) === 0) &&
-      (n < 7 || a(6) === 1);
-    if (padded && n >= 9) padded = crcMatches(this.buf, this.r + 1, this.r + 7);
+    const { ack, padded } = tailForms(this.buf, this.r, n, ownLo);
 
     let tail: DataFrameEvent['tail'] = 'none';
     let consume = 0;

@@ -3,6 +3,7 @@ import type { BankMember, SimBank } from './bank';
 import { CellSet } from './cells';
 import { MODELS, defaultInfo, defaultSettings, type PackModelName } from './defaults';
 import { checkOptions, type CurrentProfile, type SimPackOptions } from './pack-options';
+import { Protections } from './protections';
 import type { Rng } from './rng';
 import { HIGH_CELL_V, Tour, TOUR_BALANCE_START_V } from './tour';
 
@@ -20,8 +21,8 @@ import { HIGH_CELL_V, Tour, TOUR_BALANCE_START_V } from './tour';
  * 0 % when a cell reaches the SOC-100 % / SOC-0 % voltage of the settings; the
  * active balancer moves charge from the highest cell to the lowest while it runs; the MOS and
  * cell sensors warm with current; protections trip and release like the real thresholds in
- * the settings (cell OVP/UVP, MOS OTP, charge/discharge over-current with their delays and
- * recovery times) and show in the alarm word.
+ * the settings (src/sim/protections.ts: cell OVP/UVP, MOS OTP, charge/discharge over-current
+ * with their delays and recovery times) and show in the alarm word.
  */
 
 /** Default step; `stepS` changes it (a coarse step runs a simulated year quickly). */
@@ -33,28 +34,6 @@ const DEFAULT_PROFILE: CurrentProfile = { offsetA: 0, amplitudeA: 30, periodS: 3
 
 /** Round to a frame's resolution (never −0, so the value round-trips exactly). */
 const q = (v: number, per: number) => Math.round(v * per) / per || 0;
-
-function alarmBit(alarm: number | string): number {
-  if (typeof alarm === 'number') {
-    if (!Number.isInteger(alarm) || alarm < 0 || alarm > 31) throw new RangeError(`alarm bit must be 0–31, got ${alarm}`);
-    return alarm;
-  }
-  const def = ALARMS.find((a) => a.name === alarm);
-  if (!def) throw new RangeError(`unknown alarm "${alarm}"; known: ${ALARMS.map((a) => a.name).join(', ')}`);
-  return def.bit;
-}
-
-const BIT = (name: string) => 1 << alarmBit(name);
-
-interface Latch {
-  on: boolean;
-  /** Seconds the trip condition has held (for delayed trips). */
-  pending: number;
-  /** Seconds until release (timed recoveries). */
-  release: number;
-}
-
-const latch = (): Latch => ({ on: false, pending: 0, release: 0 });
 
 export class PackModel implements BankMember {
   settings: SettingsPayload;
@@ -92,13 +71,8 @@ export class PackModel implements BankMember {
   private mos: number;
   private sensors: number[];
 
-  // Protections and alarms.
-  private manualAlarms = 0;
-  private readonly ovp = latch();
-  private readonly uvp = latch();
-  private readonly mosOtp = latch();
-  private readonly chargeOcp = latch();
-  private readonly dischargeOcp = latch();
+  // Protections and alarms (src/sim/protections.ts).
+  private readonly protections = new Protections();
 
   // Counters, s.
   private readonly runtime0: number;
@@ -168,12 +142,11 @@ export class PackModel implements BankMember {
   }
 
   setAlarm(alarm: number | string, on: boolean): void {
-    const bit = 1 << alarmBit(alarm);
-    this.manualAlarms = (on ? this.manualAlarms | bit : this.manualAlarms & ~bit) >>> 0;
+    this.protections.setAlarm(alarm, on);
   }
 
   clearAlarms(): void {
-    this.manualAlarms = 0;
+    this.protections.clearManual();
   }
 
   /** Adopt new settings (after a write): the cell count and capacity take effect at once. */
@@ -201,22 +174,12 @@ export class PackModel implements BankMember {
     return full > 0 ? Math.min(100, Math.max(0, (this.remainingAh / full) * 100)) : 0;
   }
 
-  private alarmMask(): number {
-    let m = this.manualAlarms;
-    if (this.ovp.on) m |= BIT('cellOvp');
-    if (this.uvp.on) m |= BIT('cellUvp');
-    if (this.mosOtp.on) m |= BIT('mosOtp');
-    if (this.chargeOcp.on) m |= BIT('chargeOcp');
-    if (this.dischargeOcp.on) m |= BIT('dischargeOcp');
-    return m >>> 0;
-  }
-
   private chargeAllowed(): boolean {
-    return this.settings.chargingEnabled && !this.ovp.on && !this.mosOtp.on && !this.chargeOcp.on;
+    return this.settings.chargingEnabled && !this.protections.chargeBlocked;
   }
 
   private dischargeAllowed(): boolean {
-    return this.settings.dischargingEnabled && !this.uvp.on && !this.mosOtp.on && !this.dischargeOcp.on;
+    return this.settings.dischargingEnabled && !this.protections.dischargeBlocked;
   }
 
   private step(): void {
@@ -302,15 +265,8 @@ export class PackModel implements BankMember {
   }
 
   private protect(dt: number): void {
-    const s = this.settings;
-    const max = Math.max(...this.cells);
-    const min = Math.min(...this.cells);
-    threshold(this.ovp, max >= s.cellOvp, max <= s.cellOvpRecovery);
-    threshold(this.uvp, min <= s.cellUvp, min >= s.cellUvpRecovery);
-    threshold(this.mosOtp, this.mos >= s.mosOtp, this.mos <= s.mosOtpRecovery);
     const ask = this.fixedCurrent ?? this.current;
-    timed(this.chargeOcp, ask > s.maxChargeCurrent, s.chargeOcpDelay, s.chargeOcpRecoveryTime, dt);
-    timed(this.dischargeOcp, -ask > s.maxDischargeCurrent, s.dischargeOcpDelay, s.dischargeOcpRecoveryTime, dt);
+    this.protections.update(this.settings, Math.max(...this.cells), Math.min(...this.cells), this.mos, ask, dt);
   }
 
   // --- what a parallel bank needs (src/sim/bank.ts) ------------------------------------
@@ -367,7 +323,7 @@ export class PackModel implements BankMember {
     const current = q(this.current, 1000);
     const max = cells.length ? Math.max(...cells) : null;
     const min = cells.length ? Math.min(...cells) : null;
-    const mask = this.alarmMask();
+    const mask = this.protections.mask();
     const elapsed = this.elapsedS;
     const full = q(this.fullChargeAh, 1000);
     const cellAvg = cells.length ? q(mv.reduce((a, b) => a + b, 0) / mv.length / 1000, 1000) : 0;
@@ -417,9 +373,9 @@ export class PackModel implements BankMember {
       userAlarm: 0,
       userAlarm2: 0,
       runtime: this.runtime0 + Math.floor(elapsed),
-      dischargeOcpReleaseTime: Math.ceil(this.dischargeOcp.release),
+      dischargeOcpReleaseTime: Math.ceil(this.protections.dischargeOcpRelease),
       dischargeScpReleaseTime: 0,
-      chargeOcpReleaseTime: Math.ceil(this.chargeOcp.release),
+      chargeOcpReleaseTime: Math.ceil(this.protections.chargeOcpRelease),
       chargeScpReleaseTime: 0,
       cellUvpReleaseTime: 0,
       cellOvpReleaseTime: 0,
@@ -451,24 +407,5 @@ export class PackModel implements BankMember {
   /** Device info now (cumulative run time moves on). */
   infoNow(): InfoPayload {
     return { ...this.info, uptime: this.runtime0 + Math.floor(this.elapsedS) };
-  }
-}
-
-function threshold(l: Latch, trip: boolean, clear: boolean): void {
-  if (!l.on && trip) l.on = true;
-  else if (l.on && clear) l.on = false;
-}
-
-function timed(l: Latch, over: boolean, delayS: number, recoveryS: number, dt: number): void {
-  if (l.on) {
-    l.release = Math.max(0, l.release - dt);
-    if (l.release === 0) l.on = false;
-    return;
-  }
-  l.pending = over ? l.pending + dt : 0;
-  if (over && l.pending >= delayS) {
-    l.on = true;
-    l.pending = 0;
-    l.release = recoveryS;
   }
 }

@@ -5,6 +5,7 @@ import { MODELS, defaultInfo, defaultSettings, type PackModelName } from './defa
 import { checkOptions, type CurrentProfile, type SimPackOptions } from './pack-options';
 import { Protections } from './protections';
 import type { Rng } from './rng';
+import { Thermal } from './thermal';
 import { HIGH_CELL_V, Tour, TOUR_BALANCE_START_V } from './tour';
 
 /**
@@ -20,7 +21,7 @@ import { HIGH_CELL_V, Tour, TOUR_BALANCE_START_V } from './tour';
  * at its SOC + I·R + reading noise); in a bank (src/sim/bank.ts) the BMS sets its SOC to 100 % /
  * 0 % when a cell reaches the SOC-100 % / SOC-0 % voltage of the settings; the
  * active balancer moves charge from the highest cell to the lowest while it runs; the MOS and
- * cell sensors warm with current; protections trip and release like the real thresholds in
+ * cell sensors warm with current (src/sim/thermal.ts); protections trip and release like the real thresholds in
  * the settings (src/sim/protections.ts: cell OVP/UVP, MOS OTP, charge/discharge over-current
  * with their delays and recovery times) and show in the alarm word.
  */
@@ -66,10 +67,8 @@ export class PackModel implements BankMember {
   private stage: ChargeStage = 'bulk';
   private stageSince = 0;
 
-  // Thermal state, °C.
-  private readonly ambient: number;
-  private mos: number;
-  private sensors: number[];
+  // Thermal state (src/sim/thermal.ts).
+  private readonly thermal: Thermal;
 
   // Protections and alarms (src/sim/protections.ts).
   private readonly protections = new Protections();
@@ -100,9 +99,7 @@ export class PackModel implements BankMember {
     this.remainingAh = (capacity * this.soh * (options.soc ?? rng.range(40, 80))) / 10_000;
     this.cycles0 = rng.int(5, 400);
     this.dischargedAh = 0;
-    this.ambient = options.ambientC ?? rng.range(20, 28);
-    this.mos = this.ambient + 2;
-    this.sensors = [0, 1, 2, 3, 4].map(() => this.ambient + rng.range(-0.5, 0.5));
+    this.thermal = new Thermal(options.ambientC ?? rng.range(20, 28), rng);
     this.runtime0 = rng.int(200, 700) * 86_400 + rng.int(0, 86_399);
     this.rtc0 = rng.int(4, 6) * 31_536_000 + rng.int(0, 31_535_999);
     this.logCount = rng.int(0, 500);
@@ -218,9 +215,7 @@ export class PackModel implements BankMember {
     this.balance(dt);
 
     // Temperatures follow current with first-order lags.
-    const heat = Math.abs(i);
-    this.mos += ((this.ambient + 2 + 0.06 * heat - this.mos) * dt) / 300;
-    this.sensors = this.sensors.map((v, k) => v + ((this.ambient + 0.02 * heat + (k - 2) * 0.3 - v) * dt) / 900 + this.rng.normal() * 0.02);
+    this.thermal.step(i, dt, this.rng);
 
     this.protect(dt);
 
@@ -266,7 +261,7 @@ export class PackModel implements BankMember {
 
   private protect(dt: number): void {
     const ask = this.fixedCurrent ?? this.current;
-    this.protections.update(this.settings, Math.max(...this.cells), Math.min(...this.cells), this.mos, ask, dt);
+    this.protections.update(this.settings, Math.max(...this.cells), Math.min(...this.cells), this.thermal.mosC, ask, dt);
   }
 
   // --- what a parallel bank needs (src/sim/bank.ts) ------------------------------------
@@ -327,7 +322,6 @@ export class PackModel implements BankMember {
     const elapsed = this.elapsedS;
     const full = q(this.fullChargeAh, 1000);
     const cellAvg = cells.length ? q(mv.reduce((a, b) => a + b, 0) / mv.length / 1000, 1000) : 0;
-    const t = (v: number) => q(v, 10);
     const alarms = ALARMS.filter((a) => (mask >>> a.bit) & 1).map((a) => a.name);
     return {
       type: 'live',
@@ -352,14 +346,7 @@ export class PackModel implements BankMember {
       cellMaxIndex: max !== null ? cells.indexOf(max) + 1 : 1,
       cellResistances: this.wireRes.slice(),
       wireResistanceAlarmMask: 0,
-      temperatures: {
-        mos: t(this.mos),
-        t1: t(this.sensors[0]!),
-        t2: t(this.sensors[1]!),
-        t3: t(this.mos),
-        t4: t(this.sensors[3]!),
-        t5: t(this.sensors[4]!),
-      },
+      temperatures: this.thermal.temperatures(),
       temperatureSensorMask: 0xff,
       balancingCurrent: this.balancingA,
       balancing: this.balancing,

@@ -47,16 +47,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { realClock, type Clock, type TimerHandle } from '../common/clock';
-import { resolveTiming, type SimContext, type SimTiming, type SimTimingInput } from './context';
+import { resolveTiming, type SimContext, type SimTiming } from './context';
 import { SimEndpoint, type HostEndpointOptions, type SimHostEndpoint } from './endpoint';
 import { MODELS } from './defaults';
 import { FaultInjector, type FaultName, type SimFaults } from './faults';
 import { TcpGateway, type TcpListener } from './gateway';
 import { JkMaster, type MasterStats } from './master';
-import { SimBank, resolveBankOptions, type SimBankOptions } from './bank';
-import type { CellSpread } from './cells';
+import { SimBank, resolveBankOptions } from './bank';
 import type { SimPackOptions } from './model';
-import { cellFaultsOf, packCapacityPct, resolvePlantedFaults, type PlantedFault } from './plant';
+import { resolvePlantedFaults, type PlantedFault } from './plant';
+import { packOptionsOf, validatePacks, type BusSimulatorOptions } from './options';
 import { SimPack, type SimPackStats } from './pack';
 import { PtyPort } from './pty';
 import { Rng } from './rng';
@@ -77,43 +77,7 @@ export { parsePlantedFaults, resolvePlantedFaults, formatPlantedFaults, type Pla
 export { DEFAULT_SPREAD, type CellSpread, type CellFault } from './cells';
 export { DEFAULT_DAILY_PROFILE, type DailyProfileOptions } from './profile';
 export type { SimBank, SimBankOptions, BankState } from './bank';
-
-export interface BusSimulatorOptions {
-  /** Slave addresses, 1–15, each at most once. */
-  packs: number[];
-  /** Run a JK master at address 0 (default false). */
-  master?: boolean;
-  /** Default 115200. */
-  baud?: number;
-  /** Default 1. */
-  seed?: number;
-  /** Default realClock. */
-  clock?: Clock;
-  faults?: SimFaults;
-  timing?: SimTimingInput;
-  /** Options for every pack (the master's own included). */
-  packDefaults?: SimPackOptions;
-  /** Options per address, over packDefaults. */
-  packOptions?: Record<number, SimPackOptions>;
-  /** Planted faults: "cell 2.7: +3 mΩ; cell 1.12: -8 % capacity; pack 3: -10 % capacity" or objects (src/sim/plant.ts). */
-  cellFaults?: string | PlantedFault[];
-  /** How much healthy cells differ, for every pack (src/sim/cells.ts). */
-  cellSpread?: Partial<CellSpread>;
-  /**
-   * The packs (the master's own included) in parallel on one bus bar, sharing its voltage,
-   * driven by a household day (default) or a fixed bank current (src/sim/bank.ts). Default off:
-   * every pack follows its own current profile.
-   */
-  bank?: boolean | SimBankOptions;
-  /** Physics step of every pack, s of the clock (default 1). */
-  stepS?: number;
-  /**
-   * Simulated seconds per second of the clock (default 1): the packs' physics, their current
-   * profiles and the bank's day run this much faster (144 = a day in ten minutes, for a demo).
-   * The wire, the JK master and the answers keep real time.
-   */
-  speed?: number;
-}
+export type { BusSimulatorOptions } from './options';
 
 export interface SimStats {
   /** Per address ("0" = the JK master's own frames). */
@@ -202,17 +166,7 @@ export class BusSimulator extends EventEmitter {
     }
     const bank = resolveBankOptions(options.bank);
     // A bank at rest has one voltage: its packs start at one SOC (unless given).
-    const bankSoc = bank ? this.rng.fork('bank-soc').range(40, 80) : undefined;
-    this.packOptions = (address: number): SimPackOptions => ({
-      // In a bank the bank drives the current: the pack's own profile only runs its first step.
-      ...(bank ? { profile: { amplitudeA: 0, noiseA: 0 }, soc: bankSoc } : {}),
-      ...options.packDefaults,
-      ...options.packOptions?.[address],
-      ...(options.cellSpread ? { cellSpread: { ...options.cellSpread, ...options.packOptions?.[address]?.cellSpread } } : {}),
-      ...(this.cellFaults.length ? { cellFaults: cellFaultsOf(this.cellFaults, address), capacityPct: packCapacityPct(this.cellFaults, address) } : {}),
-      ...(options.stepS !== undefined ? { stepS: options.stepS } : {}),
-      ...(options.speed !== undefined ? { speed: options.speed } : {}),
-    });
+    this.packOptions = packOptionsOf(options, this.cellFaults, bank ? this.rng.fork('bank-soc').range(40, 80) : null);
     for (const address of addresses) {
       this.packs.set(address, new SimPack(this.ctx, address, this.packOptions(address), this.rng.fork(`pack${address}`)));
     }
@@ -417,17 +371,3 @@ export class BusSimulator extends EventEmitter {
     }
   }
 }
-
-function validatePacks(packs: unknown): number[] {
-  if (!Array.isArray(packs)) throw new RangeError('packs must be an array of addresses 1–15');
-  const seen = new Set<number>();
-  for (const a of packs) {
-    if (!Number.isInteger(a) || a < 1 || a > 15) {
-      throw new RangeError(`pack address must be an integer 1–15 (0 is the JK master: use master: true), got ${JSON.stringify(a)}`);
-    }
-    if (seen.has(a)) throw new RangeError(`pack address ${a} is listed twice: every pack needs its own address`);
-    seen.add(a);
-  }
-  return [...seen].sort((a, b) => a - b);
-}
-

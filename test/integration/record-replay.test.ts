@@ -11,7 +11,7 @@ import { Framer } from '../../src/protocol/framer';
 import { lineTiming, parseCapture } from '../../src/transport/capture';
 import busNode = require('../../nodes/jkbms-bus');
 import packNode = require('../../nodes/jkbms');
-import { busConfig, RED, restoreBusFactories, type FlowNode } from '../helpers/flows';
+import { busConfig, nodeTestHooks, RED, type FlowNode } from '../helpers/flows';
 import { loadSources, noteVectorsMissing, vectorsAvailable } from '../helpers/vectors';
 import { sleep, until } from '../helpers/wait';
 
@@ -71,14 +71,7 @@ describe('recording and replay through bus nodes (real clock)', function () {
     dir = mkdtempSync(join(tmpdir(), 'jkbms-rr-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  beforeEach(async () => {
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await helper.stopServer();
-    restoreBusFactories();
-  });
+  nodeTestHooks(() => null);
 
   it(`${RECORD_S} s recorded by one bus node replay identically in another; jkbms parse counts the same frames`, async () => {
     const file = join(dir, 'bus.jkcap');

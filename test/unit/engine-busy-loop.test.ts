@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { FakeClock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
 import { injectionVerdict } from '../../src/bus/gap-learner';
 import { LoopWatch, MAX_LAG_ALLOWANCE_MS } from '../../src/bus/loop-watch';
 import { kindForRegister } from '../../src/protocol/constants';
 import { encodeTrigger } from '../../src/protocol/encode';
-import type { Transport } from '../../src/transport/transport';
+import type { FrameKind } from '../../src/protocol/types';
 import { infoFrame, liveFrame } from '../helpers/fixtures';
 import { partContext } from '../helpers/engine-context';
 import { microtasks } from '../helpers/engine-harness';
+import { ScriptedBus } from '../helpers/scripted-bus';
 
 /**
  * The decisions that keep gap injection safe when Node-RED's event loop is busy, on the fake
@@ -19,41 +19,13 @@ import { microtasks } from '../helpers/engine-harness';
  */
 
 /** A link driven by the test: it plays the JK master's traffic; pack 1 answers our device-info trigger 10 ms later. */
-class ScriptedLink extends EventEmitter implements Transport {
-  readonly kind = 'scripted';
-  readonly description = 'scripted link';
-  readonly sent: { at: number; bytes: Buffer }[] = [];
-  private up = false;
+class ScriptedLink extends ScriptedBus {
   /** Pack 1 answers our device-info trigger by itself (false: the test hands the answer over). */
   autoAnswer = true;
 
-  constructor(private readonly clock: FakeClock) {
-    super();
+  protected override answerTo(address: number, kind: FrameKind): Buffer | null {
+    return this.autoAnswer && kind === 'info' ? infoFrame(address) : null;
   }
-  open(): void {
-    this.clock.setTimeout(() => {
-      this.up = true;
-      this.emit('open');
-    }, 0);
-  }
-  close(): Promise<void> {
-    this.up = false;
-    return Promise.resolve();
-  }
-  write(data: Buffer): boolean {
-    if (!this.up) return false;
-    this.sent.push({ at: this.clock.now(), bytes: Buffer.from(data) });
-    if (this.autoAnswer && kindForRegister(data.readUInt16BE(2)) === 'info') this.clock.setTimeout(() => this.inject(infoFrame(data[0]!)), 10);
-    return true;
-  }
-  isOpen(): boolean {
-    return this.up;
-  }
-  inject(bytes: Buffer): void {
-    this.emit('data', bytes);
-  }
-  markHealthy(): void {}
-  reopen(): void {}
   /** Our device-info triggers. */
   get infoTriggers(): { at: number; bytes: Buffer }[] {
     return this.sent.filter((s) => kindForRegister(s.bytes.readUInt16BE(2)) === 'info');

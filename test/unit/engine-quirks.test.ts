@@ -1,56 +1,12 @@
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { FakeClock } from '../../src/common/clock';
 import { BusEngine } from '../../src/bus/engine';
-import type { Transport } from '../../src/transport/transport';
 import type { FrameEvent } from '../../src/bus/types';
-import { kindForRegister } from '../../src/protocol/constants';
 import { encodeAck, encodeResponse } from '../../src/protocol/encode';
 import type { FrameKind } from '../../src/protocol/types';
 import { LIVE_VALUES } from '../helpers/fixtures';
 import { microtasks } from '../helpers/engine-harness';
-
-/** A bus behind a scripted adapter: every trigger gets `answer(address, kind)` 10 ms later, in one chunk. */
-class ScriptedBus extends EventEmitter implements Transport {
-  readonly kind = 'scripted';
-  readonly description = 'scripted bus';
-  readonly sent: Buffer[] = [];
-  private up = false;
-
-  constructor(
-    private readonly clock: FakeClock,
-    private readonly answer: (address: number, kind: FrameKind) => Buffer | null,
-  ) {
-    super();
-  }
-  open(): void {
-    this.clock.setTimeout(() => {
-      this.up = true;
-      this.emit('open');
-    }, 0);
-  }
-  close(): Promise<void> {
-    this.up = false;
-    return Promise.resolve();
-  }
-  write(data: Buffer): boolean {
-    if (!this.up) return false;
-    this.sent.push(Buffer.from(data));
-    const kind = kindForRegister(data.readUInt16BE(2));
-    const reply = kind ? this.answer(data[0]!, kind) : null;
-    if (reply) this.clock.setTimeout(() => this.emit('data', reply), 10);
-    return true;
-  }
-  isOpen(): boolean {
-    return this.up;
-  }
-  /** Bytes from someone else on the bus. */
-  inject(bytes: Buffer): void {
-    this.emit('data', bytes);
-  }
-  markHealthy(): void {}
-  reopen(): void {}
-}
+import { ScriptedBus } from '../helpers/scripted-bus';
 
 const live = (address: number) => encodeResponse({ ...LIVE_VALUES, address }, address);
 
